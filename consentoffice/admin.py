@@ -1,0 +1,119 @@
+"""The back-office site's titles and the base classes every app's admin builds on.
+
+Admin classes stay thin: a form collects the input, a service validates and writes it. Nothing is
+deleted from the admin, and nothing of the audit trail can be edited there.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = _("consentoffice インフォメーションセンター")
+admin.site.site_title = _("consentoffice")
+admin.site.index_title = _("業務メニュー")
+
+
+class ServiceRefused(Exception):
+    """A service refused the input during ``save_model``: the change form is shown again with the
+    service's messages as form errors (the surrounding transaction has rolled back)."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
+
+
+def add_validation_error(form, error: ValidationError) -> None:
+    """Attach a service's ``ValidationError`` to a form: per field where the form has the field."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+class NoDeleteMixin:
+    """Nothing is deleted from the back-office: records are ended, erased or anonymized by services."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyMixin(NoDeleteMixin):
+    """History, logs and records written by the system: viewable, never added or edited by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ServiceModelAdmin(NoDeleteMixin, admin.ModelAdmin):
+    """A ModelAdmin whose writes go through a service.
+
+    Subclasses implement ``perform_save(request, obj, form, change)`` and call the service there.
+    A ``ValidationError`` from the service rolls the request's transaction back and shows the form
+    again with the errors, as if the form itself had refused the input.
+    """
+
+    show_full_result_count = False
+    list_per_page = 50
+
+    def perform_save(self, request, obj, form, change):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = self.perform_save(request, obj, form, change)
+        except ValidationError as exc:
+            raise ServiceRefused(exc) from exc
+        if saved is not None and saved is not obj:
+            # The admin goes on with ``obj`` (messages, redirect, LogEntry): give it the saved identity.
+            obj.pk = saved.pk
+            obj._state.adding = False
+            obj._state.db = saved._state.db
+
+    def save_related(self, request, form, formsets, change):
+        """Related rows are written by services, never through inline formsets (they are read-only)."""
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            request._service_error = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        error = getattr(request, "_service_error", None)
+        if error is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                add_validation_error(self, error)
+
+        RefusedForm.__name__ = form_class.__name__
+        return RefusedForm
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class ReadOnlyModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """A list and a detail page to read; no form writes anything."""
+
+    show_full_result_count = False
+    list_per_page = 50
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions

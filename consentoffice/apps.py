@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class ConsentofficeConfig(AppConfig):
+    name = "consentoffice"
+    verbose_name = _("コンセントオフィス共通")
+
+    def ready(self) -> None:
+        from consentoffice.roles import sync_role_permissions
+
+        # Permissions are created per app after migrate; the role table is applied after each
+        # app's so every group ends up matching consentoffice.roles exactly.
+        post_migrate.connect(sync_role_permissions, dispatch_uid="sync_role_permissions")

@@ -1,0 +1,113 @@
+"""Roles and what each may do: one table, read by the migration, the services and the tests.
+
+``operator`` handles tickets and sees masked data; ``supervisor`` approves (four eyes), reads the
+audit trail, manages affiliates and replays dead sync events; ``privacy_officer`` (個人情報保護管理者)
+has everything a supervisor has and publishes consent versions (Art. 9).
+"""
+
+from __future__ import annotations
+
+from django.apps import apps as global_apps
+from django.db.models import Q
+
+OPERATOR = "operator"
+SUPERVISOR = "supervisor"
+PRIVACY_OFFICER = "privacy_officer"
+ROLES = (OPERATOR, SUPERVISOR, PRIVACY_OFFICER)
+
+# Custom permissions (declared in the models' Meta.permissions).
+VIEW_SENSITIVE = "members.view_sensitive_data"
+DECIDE_APPLICATION = "members.decide_application"
+PUBLISH_CONSENT_VERSION = "members.publish_consentversion"
+REPLAY_SYNC_EVENT = "members.replay_partnersyncevent"
+VIEW_AUDIT = "members.view_audit_trail"
+APPROVE_TICKET = "requests.approve_ticket"
+
+_VIEW = "view"
+_ADD = "add"
+_CHANGE = "change"
+
+
+def _perms(app: str, model: str, *actions: str) -> set[str]:
+    return {f"{app}.{action}_{model}" for action in actions}
+
+
+_operator = (
+    _perms("members", "member", _VIEW, _ADD, _CHANGE)
+    | _perms("members", "contract", _VIEW, _ADD, _CHANGE)
+    | _perms("members", "paymentrecord", _VIEW)
+    | _perms("members", "financialdeclaration", _VIEW, _ADD)
+    | _perms("members", "contactrecord", _VIEW, _ADD)
+    | _perms("members", "identitydocument", _VIEW, _ADD)
+    | _perms("members", "onlineauthevent", _VIEW)
+    | _perms("members", "publicrecord", _VIEW, _ADD)
+    | _perms("members", "consent", _VIEW, _CHANGE)
+    | _perms("members", "consentversion", _VIEW)
+    | _perms("members", "purpose", _VIEW)
+    | _perms("members", "affiliate", _VIEW)
+    | _perms("members", "contractor", _VIEW)
+    | _perms("members", "entrustment", _VIEW)
+    | _perms("members", "provisionrecord", _VIEW)
+    | _perms("requests", "ticket", _VIEW, _ADD, _CHANGE)
+    | _perms("requests", "correctionitem", _VIEW, _ADD, _CHANGE)
+    | _perms("requests", "deletionitem", _VIEW, _ADD, _CHANGE)
+    | _perms("requests", "disclosurepackage", _VIEW)
+    | _perms("requests", "reminder", _VIEW)
+    | _perms("bureaus", "bureau", _VIEW)
+    | _perms("bureaus", "inquiry", _VIEW, _ADD)
+    | _perms("bureaus", "submission", _VIEW, _CHANGE)
+    | _perms("bureaus", "submissionbatch", _VIEW)
+)
+
+_supervisor = (
+    _operator
+    | {VIEW_SENSITIVE, DECIDE_APPLICATION, REPLAY_SYNC_EVENT, VIEW_AUDIT, APPROVE_TICKET}
+    | _perms("members", "affiliate", _ADD, _CHANGE)
+    | _perms("members", "partnersyncevent", _VIEW)
+    | _perms("members", "contractor", _ADD, _CHANGE)
+    | _perms("members", "entrustment", _ADD, _CHANGE)
+    | _perms("members", "accesslog", _VIEW)
+    | _perms("members", "paymentrecord", _ADD)
+    | _perms("bureaus", "submissionbatch", _ADD, _CHANGE)
+)
+
+_privacy_officer = (
+    _supervisor | {PUBLISH_CONSENT_VERSION} | _perms("members", "consentversion", _ADD, _CHANGE)
+)
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    OPERATOR: frozenset(_operator),
+    SUPERVISOR: frozenset(_supervisor),
+    PRIVACY_OFFICER: frozenset(_privacy_officer),
+}
+
+
+def sync_role_permissions(sender=None, apps=global_apps, verbosity: int = 0, **kwargs) -> None:
+    """Make each group hold exactly the permissions of ROLE_PERMISSIONS (post_migrate).
+
+    Permissions of apps whose models do not exist yet are skipped; the next migrate adds them.
+    """
+    try:
+        Group = apps.get_model("auth", "Group")
+        Permission = apps.get_model("auth", "Permission")
+    except LookupError:
+        return
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        q = Q(pk__in=[])
+        for perm in wanted:
+            app_label, codename = perm.split(".", 1)
+            cond = Q(content_type__app_label=app_label, codename=codename)
+            q |= cond
+        group.permissions.set(Permission.objects.filter(q))
+
+
+def role_of(user) -> str | None:
+    """The strongest role a user holds (privacy officer > supervisor > operator)."""
+    if user is None or not user.is_authenticated:
+        return None
+    names = {g.name for g in user.groups.all()}
+    for role in (PRIVACY_OFFICER, SUPERVISOR, OPERATOR):
+        if role in names:
+            return role
+    return None

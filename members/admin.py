@@ -1,0 +1,679 @@
+"""The operators' back-office for members data (会員・契約・同意・提携先).
+
+Thin by design: forms collect input, ``members.services`` writes it, ``members.selectors`` reads.
+Every member page view, search and export leaves an access-log row; search terms never do.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from consentoffice import roles
+from consentoffice.admin import ReadOnlyModelAdmin, ServiceModelAdmin
+from consentoffice.crypto import mask
+from members import selectors, services
+from members.forms import (
+    AffiliateForm,
+    ConsentVersionForm,
+    ContactRecordForm,
+    ContractApplicationForm,
+    DeclineForm,
+    IdentityDocumentForm,
+    MemberAdminForm,
+)
+from members.models import (
+    AccessAction,
+    AccessLog,
+    Affiliate,
+    Consent,
+    ConsentVersion,
+    ContactRecord,
+    Contract,
+    Contractor,
+    ContractStatus,
+    Entrustment,
+    FinancialDeclaration,
+    IdentityDocument,
+    Member,
+    PartnerSyncEvent,
+    ProvisionRecord,
+    Purpose,
+)
+
+# --- Sensitive values on a page ---------------------------------------------------------------
+
+
+def _show_sensitive(request, value, label) -> str:
+    """A sensitive value for this page; values shown in clear are noted so the page logs once."""
+    shown = selectors.sensitive_display(value, viewer=request.user)
+    if value not in (None, "") and selectors.may_view_sensitive(request.user):
+        if not hasattr(request, "_sensitive_labels"):
+            request._sensitive_labels = set()
+        request._sensitive_labels.add(str(label))
+    return shown
+
+
+# --- Read-only inlines of the member page -------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows shown on the member page; they are added on their own pages through services."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    select_related: tuple[str, ...] = ()
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.select_related(*self.select_related) if self.select_related else queryset
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Inline instances are made per request: the display methods need the viewer.
+        self.request = request
+        return super().get_formset(request, obj, **kwargs)
+
+
+class ContractInline(ReadOnlyInline):
+    model = Contract
+    verbose_name_plural = _("契約")
+    fields = readonly_fields = (
+        "contract_no",
+        "kind",
+        "product_name",
+        "status",
+        "applied_on",
+        "contracted_on",
+        "ended_on",
+        "credit_limit",
+        "installments",
+        "settlement_account_display",
+    )
+    show_change_link = True
+
+    @admin.display(description=_("決済口座"))
+    def settlement_account_display(self, obj):
+        return _show_sensitive(
+            self.request, obj.settlement_account, Contract._meta.get_field("settlement_account").verbose_name
+        )
+
+
+class PartnerCardInline(ReadOnlyInline):
+    model = Contract
+    verbose_name = _("提携カード")
+    verbose_name_plural = _("提携カード")
+    fields = readonly_fields = (
+        "contract_no",
+        "affiliate",
+        "product_name",
+        "status",
+        "applied_on",
+        "contracted_on",
+    )
+    select_related = ("affiliate",)
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(affiliate__isnull=False)
+
+
+class ConsentInline(ReadOnlyInline):
+    model = Consent
+    fields = readonly_fields = ("purpose", "granted", "version", "recorded_at", "source")
+    select_related = ("purpose", "version")
+
+
+class ContactRecordInline(ReadOnlyInline):
+    model = ContactRecord
+    fields = readonly_fields = ("at", "channel", "inbound", "summary", "recording_ref", "recorded_by")
+    select_related = ("recorded_by",)
+
+
+class IdentityDocumentInline(ReadOnlyInline):
+    model = IdentityDocument
+    fields = readonly_fields = ("kind", "number_display", "verified_by", "verified_at", "note")
+    select_related = ("verified_by",)
+
+    @admin.display(description=_("記号番号"))
+    def number_display(self, obj):
+        return _show_sensitive(
+            self.request, obj.number, IdentityDocument._meta.get_field("number").verbose_name
+        )
+
+
+class FinancialDeclarationInline(ReadOnlyInline):
+    model = FinancialDeclaration
+    fields = readonly_fields = ("declared_on", "annual_income_display", "assets", "debts", "note")
+
+    @admin.display(description=_("年収（円）"))
+    def annual_income_display(self, obj):
+        return _show_sensitive(
+            self.request,
+            obj.annual_income,
+            FinancialDeclaration._meta.get_field("annual_income").verbose_name,
+        )
+
+
+# --- Member -----------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    _("会員番号"),
+    _("氏名"),
+    _("フリガナ"),
+    _("生年月日"),
+    _("性別"),
+    _("郵便番号"),
+    _("住所"),
+    _("電話番号"),
+    _("メールアドレス"),
+    _("状態"),
+    _("年収（円・最新の申告）"),
+)
+
+
+# Inlines other apps add to the member page (bureaus registers its "what is registered where"
+# inline here), so members never imports the apps that depend on it.
+MEMBER_PAGE_INLINES: list[type[admin.options.InlineModelAdmin]] = []
+
+
+def register_member_inline(inline: type[admin.options.InlineModelAdmin]) -> None:
+    if inline not in MEMBER_PAGE_INLINES:
+        MEMBER_PAGE_INLINES.append(inline)
+
+
+@admin.register(Member)
+class MemberAdmin(ServiceModelAdmin):
+    form = MemberAdminForm
+    list_display = ("member_no", "name", "kana", "phone_display", "prefecture", "status")
+    list_display_links = ("member_no", "name")
+    list_filter = ("status", "prefecture", "gender")
+    # The search itself is ``selectors.search_members``; this only turns the search box on.
+    search_fields = ("member_no",)
+    search_help_text = _(
+        "会員番号・電話番号（どの書き方でも）・フリガナ（ひらがな・半角可、前方一致）・"
+        "氏名（姓から前方一致）・メールアドレスのいずれかで検索します。"
+    )
+    actions = ("export_csv",)
+    inlines = (
+        ContractInline,
+        PartnerCardInline,
+        ConsentInline,
+        ContactRecordInline,
+        IdentityDocumentInline,
+        FinancialDeclarationInline,
+    )
+    change_readonly_fields = ("member_no", "provision_stopped", "created_at", "updated_at")
+
+    @admin.display(description=_("氏名"), ordering="search_name")
+    def name(self, obj):
+        return obj.full_name
+
+    @admin.display(description=_("フリガナ"), ordering="search_kana")
+    def kana(self, obj):
+        return obj.full_name_kana
+
+    @admin.display(description=_("電話番号"), ordering="phone")
+    def phone_display(self, obj):
+        return obj.phone_display
+
+    def get_fieldsets(self, request, obj=None):
+        numbers = (
+            ("member_no", "status", "provision_stopped", ("created_at", "updated_at"))
+            if obj
+            else ("member_no", "status")
+        )
+        return (
+            (_("番号・状態"), {"fields": numbers}),
+            (
+                _("氏名・フリガナ"),
+                {"fields": (("family_name", "given_name"), ("family_name_kana", "given_name_kana"))},
+            ),
+            (_("生年月日・性別"), {"fields": ("birth_date", "gender")}),
+            (_("住所"), {"fields": ("postal_code", "prefecture", "city", "address_line")}),
+            (_("連絡先"), {"fields": ("phone", "email")}),
+            (
+                _("勤務先・職業・家族構成・住居・取引目的"),
+                {"fields": ("employer_name", "occupation", "household", "housing", "transaction_purpose")},
+            ),
+            (_("変更理由") if obj else _("登録理由"), {"fields": ("reason",)}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.change_readonly_fields if obj else ()
+
+    def get_inlines(self, request, obj):
+        return (*self.inlines, *MEMBER_PAGE_INLINES) if obj else ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = selectors.parse_search_term(search_term)
+        if term is None:
+            return queryset, False
+        results = queryset.filter(term.as_q())
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "autocomplete":
+            # The changelist logs its searches with the count it shows; autocomplete counts here.
+            self._log_search(request, term, results.count(), source="autocomplete")
+        return results, False
+
+    def _log_search(self, request, term, hits: int, source: str) -> None:
+        services.record_access(
+            user=request.user,
+            action=AccessAction.SEARCH,
+            request=request,
+            detail=f"kind={term.kind} hits={hits} via={source}",
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        term = selectors.parse_search_term(request.GET.get(SEARCH_VAR))
+        if term is not None and "cl" in context:
+            self._log_search(request, term, context["cl"].result_count, source="changelist")
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        member = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and member is not None:
+            services.record_access(
+                user=request.user, action=AccessAction.VIEW, member=member, request=request
+            )
+            response.render()
+            labels = getattr(request, "_sensitive_labels", None)
+            if labels:
+                services.record_access(
+                    user=request.user,
+                    action=AccessAction.VIEW_SENSITIVE,
+                    member=member,
+                    request=request,
+                    detail=", ".join(sorted(labels)),
+                )
+        return response
+
+    def perform_save(self, request, obj, form, change):
+        reason = form.cleaned_data.get("reason", "")
+        if change:
+            return services.update_member(obj, actor=request.user, reason=reason, **form.changes())
+        return services.create_member(actor=request.user, reason=reason, **form.member_fields())
+
+    @admin.action(description=_("選択した会員をCSV出力"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        members = list(selectors.members_for_export(queryset.values("pk")))
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="members-{timezone.localdate():%Y%m%d}.csv"'
+        response["Cache-Control"] = "no-store"
+        response.write("\ufeff")  # Excel opens UTF-8 with a BOM as UTF-8
+        writer = csv.writer(response)
+        writer.writerow([str(column) for column in EXPORT_COLUMNS])
+        for member in members:
+            declarations = member.declarations_newest_first
+            income = declarations[0].annual_income if declarations else None
+            writer.writerow(
+                [
+                    member.member_no,
+                    member.full_name,
+                    member.full_name_kana,
+                    member.birth_date.isoformat(),
+                    member.get_gender_display(),
+                    member.postal_code_display,
+                    member.address,
+                    member.phone_display,
+                    member.email,
+                    member.get_status_display(),
+                    selectors.sensitive_display(income, viewer=request.user),
+                ]
+            )
+        clear = selectors.may_view_sensitive(request.user)
+        services.record_access_bulk(
+            user=request.user,
+            action=AccessAction.EXPORT,
+            members=members,
+            request=request,
+            detail="csv sensitive=clear" if clear else "csv sensitive=masked",
+        )
+        return response
+
+
+# --- Contracts and applications (Art. 5) ----------------------------------------------------------
+
+
+@admin.register(Contract)
+class ContractAdmin(ServiceModelAdmin):
+    form = ContractApplicationForm
+    list_display = ("contract_no", "member", "kind", "product_name", "affiliate", "status", "applied_on")
+    list_filter = ("status", "kind", "affiliate")
+    list_select_related = ("member", "affiliate")
+    search_fields = ("=contract_no",)
+    search_help_text = _("契約番号で検索します。")
+    autocomplete_fields = ("member",)
+    readonly_fields = ("settlement_account_masked",)
+    actions = ("approve_applications", "decline_applications")
+    view_fields = (
+        "contract_no",
+        "member",
+        "kind",
+        "product_name",
+        "affiliate",
+        "consent_version",
+        "status",
+        "applied_on",
+        "contracted_on",
+        "ended_on",
+        "decline_reason",
+        "credit_limit",
+        "installments",
+        "settlement_account_masked",
+    )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm(roles.DECIDE_APPLICATION)
+
+    def get_fields(self, request, obj=None):
+        return self.view_fields if obj else ContractApplicationForm._meta.fields
+
+    @admin.display(description=_("決済口座"))
+    def settlement_account_masked(self, obj):
+        return mask(obj.settlement_account)
+
+    def perform_save(self, request, obj, form, change):
+        fields = {f: v for f, v in form.cleaned_data.items() if v is not None}
+        return services.apply_for_contract(actor=request.user, **fields)
+
+    @admin.action(description=_("選択した申込を承認"), permissions=["decide"])
+    def approve_applications(self, request, queryset):
+        done = self._decide(request, queryset, approve=True)
+        if done:
+            self.message_user(
+                request, gettext("%(count)d件の申込を承認しました。") % {"count": done}, messages.SUCCESS
+            )
+
+    @admin.action(description=_("選択した申込を謝絶"), permissions=["decide"])
+    def decline_applications(self, request, queryset):
+        form = DeclineForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            done = self._decide(request, queryset, approve=False, reason=form.cleaned_data["reason"])
+            if done:
+                self.message_user(
+                    request, gettext("%(count)d件の申込を謝絶しました。") % {"count": done}, messages.SUCCESS
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("申込の謝絶"),
+            "opts": self.model._meta,
+            "form": form,
+            "contracts": queryset.select_related("member"),
+            "action_name": "decline_applications",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/members/contract/decline_applications.html", context)
+
+    def _decide(self, request, queryset, *, approve: bool, reason: str = "") -> int:
+        done = 0
+        for contract in queryset.filter(status=ContractStatus.APPLIED):
+            try:
+                services.decide_application(contract, approve=approve, actor=request.user, reason=reason)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{contract.contract_no}: {' '.join(exc.messages)}", messages.ERROR
+                )
+            else:
+                done += 1
+        skipped = queryset.exclude(status=ContractStatus.APPLIED).count()
+        if skipped:
+            self.message_user(
+                request,
+                gettext("申込中でない契約%(count)d件は対象外です。") % {"count": skipped},
+                messages.WARNING,
+            )
+        return done
+
+
+# --- Other categories with their own add pages -----------------------------------------------------
+
+
+@admin.register(ContactRecord)
+class ContactRecordAdmin(ServiceModelAdmin):
+    form = ContactRecordForm
+    list_display = ("at", "member", "channel", "inbound", "recorded_by")
+    list_filter = ("channel", "inbound")
+    list_select_related = ("member", "recorded_by")
+    search_fields = ("=member__member_no",)
+    search_help_text = _("会員番号で検索します。")
+    autocomplete_fields = ("member",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        fields = ContactRecordForm._meta.fields
+        return (*fields, "recorded_by") if obj else fields
+
+    def perform_save(self, request, obj, form, change):
+        return services.add_contact_record(actor=request.user, **form.cleaned_data)
+
+
+@admin.register(IdentityDocument)
+class IdentityDocumentAdmin(ServiceModelAdmin):
+    form = IdentityDocumentForm
+    list_display = ("verified_at", "member", "kind", "number_masked", "verified_by")
+    list_filter = ("kind",)
+    list_select_related = ("member", "verified_by")
+    search_fields = ("=member__member_no",)
+    search_help_text = _("会員番号で検索します。")
+    autocomplete_fields = ("member",)
+    readonly_fields = ("number_masked",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        if obj:
+            return ("member", "kind", "number_masked", "verified_by", "verified_at", "note")
+        return IdentityDocumentForm._meta.fields
+
+    @admin.display(description=_("記号番号"))
+    def number_masked(self, obj):
+        return mask(obj.number)
+
+    def perform_save(self, request, obj, form, change):
+        fields = {f: v for f, v in form.cleaned_data.items() if v is not None}
+        return services.add_identity_document(actor=request.user, **fields)
+
+
+# --- Consent versions (Art. 9) ------------------------------------------------------------------
+
+
+@admin.register(ConsentVersion)
+class ConsentVersionAdmin(ServiceModelAdmin):
+    form = ConsentVersionForm
+    list_display = (
+        "code",
+        "title",
+        "effective_from",
+        "is_published",
+        "published_at",
+        "prepared_by",
+        "published_by",
+    )
+    list_select_related = ("prepared_by", "published_by")
+    readonly_fields = ("is_published",)
+    actions = ("publish_versions",)
+    view_fields = (
+        "code",
+        "title",
+        "effective_from",
+        "body",
+        "body_sha256",
+        "published_at",
+        "prepared_by",
+        "published_by",
+    )
+
+    def has_change_permission(self, request, obj=None):
+        # A draft is replaced by a new version; a published one is frozen (Art. 9).
+        return False
+
+    def has_publish_permission(self, request, obj=None):
+        return request.user.has_perm(roles.PUBLISH_CONSENT_VERSION)
+
+    def get_fields(self, request, obj=None):
+        return self.view_fields if obj else ConsentVersionForm._meta.fields
+
+    @admin.display(description=_("公開済み"), boolean=True)
+    def is_published(self, obj):
+        return obj.is_published
+
+    def perform_save(self, request, obj, form, change):
+        return services.create_consent_version(actor=request.user, **form.cleaned_data)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name=f"{info[0]}_{info[1]}_publish",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_publish"] = (
+            obj is not None and not obj.is_published and self.has_publish_permission(request)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def publish_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        version = self.get_object(request, unquote(object_id))
+        if version is None:
+            raise Http404
+        self._publish(request, version)
+        return HttpResponseRedirect(reverse("admin:members_consentversion_change", args=[version.pk]))
+
+    @admin.action(description=_("選択した版を公開"), permissions=["publish"])
+    def publish_versions(self, request, queryset):
+        for version in queryset:
+            self._publish(request, version)
+
+    def _publish(self, request, version) -> None:
+        try:
+            services.publish_consent_version(version, actor=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            refusal = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+            self.message_user(request, f"{version.code}: {' '.join(refusal)}", messages.ERROR)
+        else:
+            self.message_user(
+                request, gettext("%(code)sを公開しました。") % {"code": version.code}, messages.SUCCESS
+            )
+
+
+# --- Affiliates (Art. 10) -----------------------------------------------------------------------
+
+
+@admin.register(Affiliate)
+class AffiliateAdmin(ServiceModelAdmin):
+    form = AffiliateForm
+    list_display = ("code", "name", "endpoint", "basis", "active")
+    list_filter = ("active", "basis")
+    search_fields = ("code", "name")
+
+    def get_fields(self, request, obj=None):
+        fields = ("code", "name", "endpoint", "basis", "shared_items", "active")
+        if obj is None or self.has_change_permission(request, obj):
+            fields = (*fields, "new_shared_secret", "reason")
+        return fields
+
+    def perform_save(self, request, obj, form, change):
+        return services.save_affiliate(
+            actor=request.user,
+            affiliate=obj if change else None,
+            reason=form.cleaned_data.get("reason", ""),
+            **form.affiliate_fields(),
+        )
+
+
+# --- Read-only registers ------------------------------------------------------------------------
+
+
+@admin.register(Purpose)
+class PurposeAdmin(ReadOnlyModelAdmin):
+    list_display = ("code", "name", "clause", "refusable", "stoppable")
+
+
+@admin.register(PartnerSyncEvent)
+class PartnerSyncEventAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "occurred_at",
+        "member",
+        "affiliate",
+        "direction",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+    )
+    list_filter = ("status", "direction", "affiliate")
+    list_select_related = ("member", "affiliate")
+    search_fields = ("=member__member_no",)
+    search_help_text = _("会員番号で検索します。")
+
+
+@admin.register(Contractor)
+class ContractorAdmin(ReadOnlyModelAdmin):
+    list_display = ("name", "business", "active")
+    list_filter = ("active",)
+
+
+@admin.register(Entrustment)
+class EntrustmentAdmin(ReadOnlyModelAdmin):
+    list_display = ("provided_on", "contractor", "member", "purpose", "returned_on")
+    list_filter = ("contractor",)
+    list_select_related = ("contractor", "member")
+    search_fields = ("=member__member_no",)
+    search_help_text = _("会員番号で検索します。")
+
+
+@admin.register(ProvisionRecord)
+class ProvisionRecordAdmin(ReadOnlyModelAdmin):
+    list_display = ("provided_on", "member", "recipient_kind", "recipient", "basis", "kept_until")
+    list_filter = ("recipient_kind", "basis")
+    list_select_related = ("member",)
+    search_fields = ("=member__member_no",)
+    search_help_text = _("会員番号で検索します。")
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyModelAdmin):
+    list_display = ("at", "user", "action", "member", "ip_address", "path", "detail")
+    list_filter = ("action",)
+    list_select_related = ("user", "member")
+    search_fields = ("=member__member_no", "=user__username")
+    search_help_text = _("会員番号または利用者名で検索します。")

@@ -1,0 +1,306 @@
+"""Partner sync (clause Art. 10): delivering outbox events to affiliates and taking theirs in.
+
+Protocol (DESIGN.md): ``POST {endpoint}/member-changes`` with JSON ``{event_id, occurred_at,
+member_no, changes}``, ``X-Consentoffice-Timestamp`` (unix seconds) and
+``X-Consentoffice-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``.
+2xx or 409 → sent; other 4xx → dead; 5xx, timeout, refused → retry with exponential backoff and
+jitter, dead after the last attempt. Events of one member reach an affiliate in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consentoffice import roles
+from consentoffice.audit import affiliate_user, save_tracked, system_user
+from consentoffice.queue import enqueue_on_commit
+from members import services
+from members.models import (
+    CATEGORY_1_FIELDS,
+    Affiliate,
+    Member,
+    PartnerSyncEvent,
+    SyncDirection,
+    SyncStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Consentoffice-Signature"
+TIMESTAMP_HEADER = "X-Consentoffice-Timestamp"
+TIMESTAMP_WINDOW_SECONDS = 5 * 60
+MAX_BODY_BYTES = 64 * 1024
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def wire_body(event: PartnerSyncEvent) -> bytes:
+    document = {
+        "event_id": str(event.event_id),
+        "occurred_at": event.occurred_at.isoformat(),
+        "member_no": event.payload["member_no"],
+        "changes": event.payload["changes"],
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with ±20 % jitter, capped (PARTNER_SYNC_BACKOFF_* settings)."""
+    base = settings.PARTNER_SYNC_BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return min(base, settings.PARTNER_SYNC_BACKOFF_MAX_SECONDS) * random.uniform(0.8, 1.2)
+
+
+# --- outbound -------------------------------------------------------------------------------
+
+
+def due_events(now: datetime):
+    """Pending events whose time has come and that have no earlier pending event for the same
+    (affiliate, member): that keeps one member's changes in order at each affiliate."""
+    earlier = PartnerSyncEvent.objects.filter(
+        affiliate=OuterRef("affiliate"),
+        member=OuterRef("member"),
+        status=SyncStatus.PENDING,
+        direction=SyncDirection.OUTBOUND,
+        id__lt=OuterRef("id"),
+    )
+    return (
+        PartnerSyncEvent.objects.filter(
+            status=SyncStatus.PENDING, direction=SyncDirection.OUTBOUND, next_attempt_at__lte=now
+        )
+        .exclude(Exists(earlier))
+        .order_by("id")
+    )
+
+
+def _claim(event_id: int, now: datetime) -> bool:
+    """Take a lease on one event with a conditional update; False if another worker has it."""
+    return bool(
+        PartnerSyncEvent.objects.filter(
+            pk=event_id, status=SyncStatus.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=now + timedelta(seconds=settings.PARTNER_SYNC_LEASE_SECONDS))
+    )
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.dead
+
+
+def deliver_due_events(*, limit: int = 500, client: httpx.Client | None = None) -> DrainResult:
+    """Deliver what is due, at most ``limit`` events; safe to run on several workers at once."""
+    result = DrainResult()
+    actor = system_user()
+    owns_client = client is None
+    client = client or httpx.Client(timeout=settings.PARTNER_SYNC_TIMEOUT_SECONDS)
+    try:
+        now = timezone.now()
+        candidates = list(due_events(now).values_list("id", flat=True)[:limit])
+        for event_id in candidates:
+            if not _claim(event_id, now):
+                continue
+            event = PartnerSyncEvent.objects.select_related("affiliate", "member").get(pk=event_id)
+            outcome = _deliver(event, client)
+            _record(event, outcome, actor=actor)
+            setattr(result, outcome.kind, getattr(result, outcome.kind) + 1)
+    finally:
+        if owns_client:
+            client.close()
+    return result
+
+
+@dataclass
+class _Outcome:
+    kind: str  # sent, retried, dead
+    error: str = ""
+
+
+def _deliver(event: PartnerSyncEvent, client: httpx.Client) -> _Outcome:
+    affiliate = event.affiliate
+    if not affiliate.active:
+        return _Outcome("dead", "affiliate inactive")
+    body = wire_body(event)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(affiliate.shared_secret, timestamp, body),
+    }
+    url = affiliate.endpoint.rstrip("/") + "/member-changes"
+    try:
+        response = client.post(url, content=body, headers=headers)
+    except httpx.TimeoutException:
+        return _retry_or_dead(event, "timeout")
+    except httpx.TransportError as exc:
+        return _retry_or_dead(event, f"transport error: {type(exc).__name__}")
+    status = response.status_code
+    if 200 <= status < 300 or status == 409:
+        return _Outcome("sent")
+    if 400 <= status < 500:
+        return _Outcome("dead", f"HTTP {status}")
+    return _retry_or_dead(event, f"HTTP {status}")
+
+
+def _retry_or_dead(event: PartnerSyncEvent, error: str) -> _Outcome:
+    if event.attempts + 1 >= settings.PARTNER_SYNC_MAX_ATTEMPTS:
+        return _Outcome("dead", error)
+    return _Outcome("retried", error)
+
+
+def _record(event: PartnerSyncEvent, outcome: _Outcome, *, actor) -> None:
+    now = timezone.now()
+    event.attempts += 1
+    event.last_error = outcome.error[:300]
+    if outcome.kind == "sent":
+        event.status = SyncStatus.SENT
+        event.sent_at = now
+        reason = _("提携先へ送信")
+    elif outcome.kind == "dead":
+        event.status = SyncStatus.DEAD
+        reason = _("送信不能")
+        logger.warning("partner sync event %s dead after %s attempts", event.pk, event.attempts)
+    else:
+        event.next_attempt_at = now + timedelta(seconds=backoff_seconds(event.attempts))
+        reason = _("再送予定")
+    save_tracked(event, actor=actor, reason=reason, clean=False)
+
+
+def replay(event: PartnerSyncEvent, *, actor) -> PartnerSyncEvent:
+    """A supervisor sends a dead event again."""
+    services.require_perm(actor, roles.REPLAY_SYNC_EVENT)
+    with transaction.atomic():
+        locked = PartnerSyncEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.status != SyncStatus.DEAD or locked.direction != SyncDirection.OUTBOUND:
+            raise ValidationError(_("送信不能の送信イベントだけが再送できます。"))
+        if locked.member.provision_stopped:
+            raise ValidationError(_("この会員は第三者提供を停止しています。"))
+        locked.status = SyncStatus.PENDING
+        locked.attempts = 0
+        locked.next_attempt_at = timezone.now()
+        save_tracked(locked, actor=actor, reason=_("送信不能イベントを再送"), clean=False)
+        queue_delivery()
+    return locked
+
+
+def queue_delivery() -> None:
+    from members.tasks import deliver_partner_sync
+
+    enqueue_on_commit(deliver_partner_sync)
+
+
+# --- inbound --------------------------------------------------------------------------------
+
+
+class InboundError(Exception):
+    """A refused inbound change: HTTP status and a code for the affiliate; nothing applied."""
+
+    def __init__(self, status: int, code: str):
+        super().__init__(code)
+        self.status = status
+        self.code = code
+
+
+def verify_signature(
+    affiliate: Affiliate,
+    *,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    now: float | None = None,
+) -> None:
+    if not timestamp or not signature or not timestamp.isdigit():
+        raise InboundError(401, "missing_signature")
+    if abs((now or time.time()) - int(timestamp)) > TIMESTAMP_WINDOW_SECONDS:
+        raise InboundError(401, "stale_timestamp")
+    if not hmac.compare_digest(sign(affiliate.shared_secret, timestamp, body), signature):
+        raise InboundError(401, "bad_signature")
+
+
+def parse_change(body: bytes, affiliate: Affiliate) -> tuple[uuid.UUID, str, dict]:
+    try:
+        document = json.loads(body.decode("utf-8"))
+        event_id = uuid.UUID(str(document["event_id"]))
+        member_no = str(document["member_no"])
+        changes = document["changes"]
+        datetime.fromisoformat(str(document["occurred_at"]))
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise InboundError(400, "malformed") from None
+    if not isinstance(changes, dict) or not changes or not all(isinstance(v, str) for v in changes.values()):
+        raise InboundError(400, "malformed")
+    allowed = set(CATEGORY_1_FIELDS) & (
+        set(affiliate.shared_items) if affiliate.shared_items else set(CATEGORY_1_FIELDS)
+    )
+    if set(changes) - allowed:
+        raise InboundError(400, "forbidden_field")
+    return event_id, member_no, changes
+
+
+def apply_inbound(
+    affiliate: Affiliate, *, body: bytes, timestamp: str | None, signature: str | None
+) -> Member:
+    """Verify and apply one change an affiliate was told (Art. 10), then pass it to the others."""
+    if len(body) > MAX_BODY_BYTES:
+        raise InboundError(413, "too_large")
+    verify_signature(affiliate, timestamp=timestamp, signature=signature, body=body)
+    event_id, member_no, changes = parse_change(body, affiliate)
+    if PartnerSyncEvent.objects.filter(event_id=event_id).exists():
+        raise InboundError(409, "replayed")
+    member = Member.objects.filter(member_no=member_no).first()
+    if member is None:
+        raise InboundError(404, "unknown_member")
+    if "birth_date" in changes:
+        try:
+            changes["birth_date"] = datetime.fromisoformat(changes["birth_date"]).date()
+        except ValueError:
+            raise InboundError(400, "invalid_value") from None
+    actor = affiliate_user(affiliate.code)
+    try:
+        with transaction.atomic():
+            record = PartnerSyncEvent(
+                event_id=event_id,
+                member=member,
+                affiliate=affiliate,
+                direction=SyncDirection.INBOUND,
+                payload={"member_no": member_no, "changes": {k: str(v) for k, v in changes.items()}},
+                status=SyncStatus.SENT,
+                attempts=1,
+                sent_at=timezone.now(),
+            )
+            save_tracked(record, actor=actor, reason=_("提携先からの変更通知を受信"), clean=False)
+            member = services.update_member(
+                member,
+                actor=actor,
+                source_affiliate=affiliate,
+                reason=_("提携先（%(code)s）からの変更通知 %(event)s")
+                % {"code": affiliate.code, "event": event_id},
+                **changes,
+            )
+    except IntegrityError:
+        raise InboundError(409, "replayed") from None
+    except ValidationError:
+        raise InboundError(400, "invalid_value") from None
+    return member

@@ -1,0 +1,22 @@
+"""Thin Celery tasks around members services. Arguments are ids, never personal data."""
+
+from celery import shared_task
+
+from members import partner_sync
+
+
+@shared_task(name="members.tasks.deliver_partner_sync", acks_late=True)
+def deliver_partner_sync() -> dict:
+    """Deliver due partner-sync events (queued after each change and swept by beat)."""
+    result = partner_sync.deliver_due_events()
+    return {"sent": result.sent, "retried": result.retried, "dead": result.dead}
+
+
+@shared_task(name="members.tasks.apply_retention", acks_late=True)
+def apply_retention() -> dict:
+    """Erase and anonymize what the retention policy says is due (clause Art. 7)."""
+    from consentoffice.audit import system_user
+    from members import retention
+
+    steps = retention.apply(actor=system_user())
+    return {"steps": len(steps)}

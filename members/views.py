@@ -1,0 +1,31 @@
+"""The inbound side of partner sync (Art. 10): ``POST /partners/<code>/member-changes``."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from members import partner_sync
+from members.models import Affiliate
+
+
+@csrf_exempt
+@require_POST
+def member_changes(request, code: str):
+    affiliate = Affiliate.objects.filter(code=code, active=True).first()
+    if affiliate is None:
+        return JsonResponse({"error": "unknown_affiliate"}, status=404)
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > partner_sync.MAX_BODY_BYTES:
+        return JsonResponse({"error": "too_large"}, status=413)
+    try:
+        member = partner_sync.apply_inbound(
+            affiliate,
+            body=request.body,
+            timestamp=request.headers.get(partner_sync.TIMESTAMP_HEADER),
+            signature=request.headers.get(partner_sync.SIGNATURE_HEADER),
+        )
+    except partner_sync.InboundError as exc:
+        return JsonResponse({"error": exc.code}, status=exc.status)
+    return JsonResponse({"status": "applied", "member_no": member.member_no})

@@ -1,0 +1,876 @@
+"""The operators' ticket workplace (受付票): lists, queues, and buttons for the next allowed steps.
+
+Thin by design: every write is a call to ``requests.services``. Status and outcome are never
+edited in a form; the page offers only the steps ``requests.rules.TRANSITIONS`` allows from the
+current status and the user's role, and each step posts the ticket version the page showed, so
+of two people acting at once one wins and the other is told to reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from consentoffice import roles
+from requests import forms, rules, selectors, services
+from requests.models import CorrectionItem, DeletionItem, Reminder, Ticket
+from requests.timeline import ticket_timeline
+
+Status = rules.Status
+
+DUE_STATE_LABELS = {
+    "overdue": gettext_lazy("期限超過"),
+    "due_soon": gettext_lazy("期限間近"),
+    "ok": gettext_lazy("期限内"),
+}
+DUE_STATE_CSS = {"overdue": "due-overdue", "due_soon": "due-soon", "ok": "due-ok"}
+
+# Queue pages: scope -> (tab label, permission needed).
+QUEUES: dict[str, tuple[str, str]] = {
+    "mine": (gettext_lazy("自分の担当"), "requests.view_ticket"),
+    "unassigned": (gettext_lazy("未割当"), "requests.view_ticket"),
+    "due_soon": (gettext_lazy("期限間近"), "requests.view_ticket"),
+    "overdue": (gettext_lazy("期限超過"), "requests.view_ticket"),
+    "approval": (gettext_lazy("承認待ち"), roles.APPROVE_TICKET),
+}
+
+
+def format_duration(seconds: int) -> str:
+    """``2日3時間`` / ``45分``: how long a ticket has been held."""
+    minutes = max(int(seconds), 0) // 60
+    days, rest = divmod(minutes, 60 * 24)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(days)d日%(hours)d時間") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)d時間%(minutes)d分") % {"hours": hours, "minutes": mins}
+    return _("%(minutes)d分") % {"minutes": mins}
+
+
+def remaining_label(ticket: Ticket, now) -> str:
+    """``残り5日`` / ``3日超過`` / ``本日期限`` for an open request; empty otherwise."""
+    if not (ticket.is_open and ticket.is_request):
+        return ""
+    days = (timezone.localtime(ticket.due_at).date() - timezone.localtime(now).date()).days
+    if days > 0:
+        return _("残り%(days)d日") % {"days": days}
+    if days == 0:
+        return _("本日期限") if now <= ticket.due_at else _("期限超過")
+    return _("%(days)d日超過") % {"days": -days}
+
+
+def due_badge(ticket: Ticket, now) -> str:
+    state = ticket.due_state(now)
+    when = timezone.localtime(ticket.due_at).strftime("%Y-%m-%d")
+    label = remaining_label(ticket, now)
+    return format_html(
+        '<span class="due-badge {}" title="{}">{}{}</span>',
+        DUE_STATE_CSS[state],
+        DUE_STATE_LABELS[state],
+        when,
+        f" ({label})" if label else "",
+    )
+
+
+def status_text(ticket: Ticket, now) -> str:
+    text = ticket.get_status_display()
+    if ticket.on_hold:
+        return format_html(
+            '{} <span class="ticket-hold">{}</span>',
+            text,
+            _("保留中 %(held)s") % {"held": format_duration(ticket.held_total_seconds(now))},
+        )
+    return text
+
+
+def member_text(ticket: Ticket) -> str:
+    member = ticket.member
+    if member is None:
+        return "—"
+    return f"{member.member_no} {member.full_name}"
+
+
+def duplicate_flag(ticket: Ticket) -> str:
+    if getattr(ticket, "has_duplicate", False):
+        return format_html(
+            '<span class="ticket-duplicate" title="{}">⚠</span>',
+            _("同じ会員・同じ種別の未完了の受付票が他にあります"),
+        )
+    return ""
+
+
+def _optional_url(name: str, *args) -> str:
+    """A link to a page another part of the project provides, or "" while it does not exist yet."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(str(m) for m in exc.messages)
+    return str(exc) or _("この操作を行う権限がありません。")
+
+
+def _form_error_text(form) -> str:
+    parts = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = field.label if field is not None and field.label else ""
+        text = " ".join(str(e) for e in errors)
+        parts.append(f"{label}: {text}" if label else text)
+    return " ".join(parts)
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One next step of a ticket: its button, its form, when it is offered and what it calls."""
+
+    name: str
+    label: Any
+    form_class: type
+    offered: Callable[[Ticket, Any], bool]
+    run: Callable[[Ticket, dict, Any], str]
+    per_item: bool = False
+
+
+def _can_work(user) -> bool:
+    return user.has_perm("requests.change_ticket")
+
+
+def _can_approve(user) -> bool:
+    return user.has_perm(roles.APPROVE_TICKET)
+
+
+def _from(action: str, ticket: Ticket) -> bool:
+    return ticket.status in rules.TRANSITIONS[action][0]
+
+
+def _item(model, ticket: Ticket, pk: int):
+    try:
+        return model.objects.select_related("ticket").get(pk=pk, ticket=ticket)
+    except model.DoesNotExist:
+        raise ValidationError(_("指定された項目が見つかりません。")) from None
+
+
+def _run_start_verification(ticket, data, user):
+    services.start_verification(ticket, actor=user, expected_version=data["version"])
+    return _("本人確認を開始しました。")
+
+
+def _run_verify_identity(ticket, data, user):
+    services.verify_identity(
+        ticket,
+        actor=user,
+        method=data["method"],
+        documents_seen=data["documents_seen"],
+        agent_document_issued_on=data["agent_document_issued_on"],
+        expected_version=data["version"],
+    )
+    return _("本人確認済みにしました。")
+
+
+def _run_assign_to_me(ticket, data, user):
+    services.assign(ticket, actor=user, assignee=user, expected_version=data["version"])
+    return _("自分の担当にしました。")
+
+
+def _run_hold(ticket, data, user):
+    services.hold(ticket, actor=user, reason=data["reason"], expected_version=data["version"])
+    return _("保留にしました。法定期限は変わりません。")
+
+
+def _run_resume(ticket, data, user):
+    services.resume(ticket, actor=user, expected_version=data["version"])
+    return _("保留を解除しました。")
+
+
+def _run_fee(ticket, data, user):
+    services.record_fee_payment(ticket, actor=user, paid_on=data["paid_on"], expected_version=data["version"])
+    return _("手数料の入金を記録しました。")
+
+
+def _run_add_correction(ticket, data, user):
+    services.add_correction_item(
+        ticket,
+        field=data["field"],
+        requested_value=data["requested_value"],
+        actor=user,
+        expected_version=data["version"],
+    )
+    return _("訂正項目を追加しました。")
+
+
+def _run_decide_correction(ticket, data, user):
+    item = _item(CorrectionItem, ticket, data["item"])
+    services.decide_correction_item(
+        item, actor=user, accept=data["accept"], note=data["note"], expected_version=data["version"]
+    )
+    return _("訂正項目の判断を記録しました。")
+
+
+def _run_add_deletion(ticket, data, user):
+    item = services.add_deletion_item(
+        ticket, target=data["target"], actor=user, expected_version=data["version"]
+    )
+    if item.decision == DeletionItem.Decision.REFUSED:
+        return _("削除項目を追加しました。保存義務があるため「削除しない」としました。")
+    return _("削除項目を追加しました。")
+
+
+def _run_decide_deletion(ticket, data, user):
+    item = _item(DeletionItem, ticket, data["item"])
+    services.decide_deletion_item(
+        item, actor=user, accept=data["accept"], ground=data["ground"], expected_version=data["version"]
+    )
+    return _("削除項目の判断を記録しました。")
+
+
+def _run_build_package(ticket, data, user):
+    services.build_disclosure_package(ticket, actor=user, expected_version=data["version"])
+    return _("開示パッケージを作成しました。")
+
+
+def _run_submit(ticket, data, user):
+    services.submit_for_approval(
+        ticket,
+        outcome=data["outcome"],
+        actor=user,
+        reason=data["reason"],
+        ground=data["ground"],
+        expected_version=data["version"],
+    )
+    return _("承認を依頼しました。")
+
+
+def _run_send_back(ticket, data, user):
+    services.send_back(ticket, actor=user, reason=data["reason"], expected_version=data["version"])
+    return _("差し戻しました。")
+
+
+def _run_approve(ticket, data, user):
+    services.approve(ticket, actor=user, expected_version=data["version"])
+    return _("承認しました。受付票は完了です。")
+
+
+def _run_close(ticket, data, user):
+    services.close_ticket(ticket, actor=user, note=data["note"], expected_version=data["version"])
+    return _("完了にしました。")
+
+
+def _editable_items(kind: str) -> Callable[[Ticket, Any], bool]:
+    return lambda t, u: _can_work(u) and t.kind == kind and _from("edit_items", t)
+
+
+STEPS: dict[str, Step] = {
+    step.name: step
+    for step in (
+        Step(
+            "assign_to_me",
+            gettext_lazy("自分の担当にする"),
+            forms.StepForm,
+            lambda t, u: _can_work(u) and _from("assign", t) and t.assignee_id != u.pk,
+            _run_assign_to_me,
+        ),
+        Step(
+            "start_verification",
+            rules.ACTION_LABELS["start_verification"],
+            forms.StepForm,
+            lambda t, u: _can_work(u) and _from("start_verification", t),
+            _run_start_verification,
+        ),
+        Step(
+            "verify_identity",
+            rules.ACTION_LABELS["verify_identity"],
+            forms.VerifyIdentityForm,
+            lambda t, u: _can_work(u) and _from("verify_identity", t),
+            _run_verify_identity,
+        ),
+        Step(
+            "record_fee_payment",
+            gettext_lazy("手数料の入金を記録"),
+            forms.FeePaymentForm,
+            lambda t, u: (
+                _can_work(u) and _from("record_fee_payment", t) and t.fee_amount > 0 and t.fee_paid_on is None
+            ),
+            _run_fee,
+        ),
+        Step(
+            "add_correction_item",
+            gettext_lazy("訂正項目を追加"),
+            forms.CorrectionItemForm,
+            _editable_items(rules.Kind.CORRECTION),
+            _run_add_correction,
+        ),
+        Step(
+            "decide_correction_item",
+            gettext_lazy("訂正項目を判断"),
+            forms.CorrectionDecisionForm,
+            _editable_items(rules.Kind.CORRECTION),
+            _run_decide_correction,
+            per_item=True,
+        ),
+        Step(
+            "add_deletion_item",
+            gettext_lazy("削除項目を追加"),
+            forms.DeletionItemForm,
+            _editable_items(rules.Kind.DELETION),
+            _run_add_deletion,
+        ),
+        Step(
+            "decide_deletion_item",
+            gettext_lazy("削除項目を判断"),
+            forms.DeletionDecisionForm,
+            _editable_items(rules.Kind.DELETION),
+            _run_decide_deletion,
+            per_item=True,
+        ),
+        Step(
+            "build_disclosure_package",
+            gettext_lazy("開示パッケージを作成"),
+            forms.StepForm,
+            lambda t, u: _editable_items(rules.Kind.DISCLOSURE)(t, u) and t.identity_verified_at is not None,
+            _run_build_package,
+        ),
+        Step(
+            "submit_for_approval",
+            rules.ACTION_LABELS["submit_for_approval"],
+            forms.SubmitForApprovalForm,
+            lambda t, u: _can_work(u) and _from("submit_for_approval", t) and t.is_request and not t.on_hold,
+            _run_submit,
+        ),
+        Step(
+            "approve",
+            rules.ACTION_LABELS["approve"],
+            forms.StepForm,
+            lambda t, u: _can_approve(u) and _from("approve", t) and t.prepared_by_id != u.pk,
+            _run_approve,
+        ),
+        Step(
+            "send_back",
+            rules.ACTION_LABELS["send_back"],
+            forms.SendBackForm,
+            lambda t, u: _can_approve(u) and _from("send_back", t),
+            _run_send_back,
+        ),
+        Step(
+            "close_ticket",
+            rules.ACTION_LABELS["close_ticket"],
+            forms.NoteForm,
+            lambda t, u: _can_work(u) and _from("close_ticket", t) and not t.is_request,
+            _run_close,
+        ),
+        Step(
+            "hold",
+            rules.ACTION_LABELS["hold"],
+            forms.HoldForm,
+            lambda t, u: _can_work(u) and _from("hold", t) and not t.on_hold,
+            _run_hold,
+        ),
+        Step(
+            "resume",
+            rules.ACTION_LABELS["resume"],
+            forms.StepForm,
+            lambda t, u: _can_work(u) and _from("resume", t) and t.on_hold,
+            _run_resume,
+        ),
+    )
+}
+
+
+def offered_steps(ticket: Ticket, user) -> list[Step]:
+    """The next steps this user may take on this ticket now, in the order the page shows them."""
+    return [step for step in STEPS.values() if step.offered(ticket, user)]
+
+
+# --- list filters ---------------------------------------------------------------------------
+
+
+class DueStateFilter(admin.SimpleListFilter):
+    """期限: overdue / due soon (≤ 3 days) / ok, as ``rules.due_state`` judges open requests."""
+
+    title = gettext_lazy("期限")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", DUE_STATE_LABELS["overdue"]),
+            ("due_soon", DUE_STATE_LABELS["due_soon"]),
+            ("ok", DUE_STATE_LABELS["ok"]),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() in DUE_STATE_LABELS:
+            return queryset.filter(selectors.due_filter(self.value()))
+        return queryset
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = gettext_lazy("担当")
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("mine", gettext_lazy("自分の担当")), ("unassigned", gettext_lazy("未割当"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "unassigned":
+            return queryset.filter(assignee__isnull=True)
+        return queryset
+
+
+# --- the ticket admin -----------------------------------------------------------------------
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "kind",
+        "member_column",
+        "channel",
+        "status_column",
+        "outcome",
+        "assignee",
+        "received_at",
+        "due_column",
+        "duplicate_column",
+    ]
+    list_display_links = ["number"]
+    list_filter = ["status", "kind", "channel", DueStateFilter, AssigneeFilter]
+    list_select_related = ["member", "assignee", "prepared_by"]
+    search_fields = ["^number", "=member__member_no"]
+    search_help_text = gettext_lazy("受付番号（前方一致）または会員番号（完全一致）で検索します。")
+    show_full_result_count = False
+    list_per_page = 50
+    actions = None
+    autocomplete_fields = ["member"]
+    date_hierarchy = None
+
+    add_fieldsets = [
+        (None, {"fields": ["kind", "member", "channel", "received_at"]}),
+        (
+            gettext_lazy("請求者と回答方法"),
+            {"fields": ["requester_type", "agent_name", "response_method"]},
+        ),
+        (gettext_lazy("申出の内容"), {"fields": ["summary"]}),
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "kind",
+                    "member",
+                    "channel",
+                    "received_at",
+                    "due_summary",
+                    "summary",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("状態と結果"),
+            {
+                "fields": [
+                    "status",
+                    "hold_summary",
+                    "assignee",
+                    "outcome",
+                    "refusal_ground",
+                    "outcome_reason",
+                    "prepared_by",
+                    "approver",
+                    "approved_at",
+                    "closed_at",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("本人確認（個人情報保護法第37条）"),
+            {
+                "fields": [
+                    "requester_type",
+                    "agent_name",
+                    "identity_method",
+                    "identity_documents_seen",
+                    "identity_verified_by",
+                    "identity_verified_at",
+                    "agent_document_issued_on",
+                    "agent_verified",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("回答方法と手数料"),
+            {"fields": ["response_method", "fee_amount", "fee_paid_on"]},
+        ),
+    ]
+
+    # --- permissions: the form never edits a ticket; steps do, through the services ---------
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return [name for _title, opts in self.fieldsets for name in opts["fields"]]
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = forms.TicketOpenForm
+            kwargs["fields"] = forms.TicketOpenForm.Meta.fields
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_queryset(self, request):
+        qs = selectors.tickets_for_lists()
+        ordering = self.get_ordering(request)
+        return qs.order_by(*ordering) if ordering else qs
+
+    # --- list columns ----------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("会員"), ordering="member__member_no")
+    def member_column(self, obj):
+        return member_text(obj)
+
+    @admin.display(description=gettext_lazy("状態"), ordering="status")
+    def status_column(self, obj):
+        return status_text(obj, timezone.now())
+
+    @admin.display(description=gettext_lazy("法定期限"), ordering="due_at")
+    def due_column(self, obj):
+        return due_badge(obj, timezone.now())
+
+    @admin.display(description=gettext_lazy("重複"))
+    def duplicate_column(self, obj):
+        return duplicate_flag(obj)
+
+    # --- change page read-only summaries ---------------------------------------------------
+
+    @admin.display(description=gettext_lazy("法定期限"))
+    def due_summary(self, obj):
+        now = timezone.now()
+        return format_html(
+            "{} {}",
+            timezone.localtime(obj.due_at).strftime("%Y-%m-%d %H:%M"),
+            due_badge(obj, now) if obj.is_open and obj.is_request else "",
+        )
+
+    @admin.display(description=gettext_lazy("保留"))
+    def hold_summary(self, obj):
+        total = obj.held_total_seconds()
+        if obj.on_hold:
+            return _("保留中（%(held)s）: %(reason)s") % {
+                "held": format_duration(total),
+                "reason": obj.hold_reason,
+            }
+        if total:
+            return _("保留なし（これまでの保留時間 %(held)s）") % {"held": format_duration(total)}
+        return _("保留なし")
+
+    # --- urls ------------------------------------------------------------------------------
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("queue/<slug:scope>/", wrap(self.queue_view), name=f"{prefix}_queue"),
+            path(
+                "<int:object_id>/step/<slug:step>/",
+                wrap(self.step_view),
+                name=f"{prefix}_step",
+            ),
+            *super().get_urls(),
+        ]
+
+    def queue_tabs(self, request, active: str = "") -> list[dict]:
+        tabs = [
+            {
+                "scope": scope,
+                "label": label,
+                "url": reverse("admin:requests_ticket_queue", args=[scope]),
+                "active": scope == active,
+            }
+            for scope, (label, perm) in QUEUES.items()
+            if request.user.has_perm(perm)
+        ]
+        tabs.append(
+            {
+                "scope": "",
+                "label": _("すべての受付票"),
+                "url": reverse("admin:requests_ticket_changelist"),
+                "active": active == "",
+            }
+        )
+        return tabs
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "queue_tabs": self.queue_tabs(request)}
+        return super().changelist_view(request, extra_context)
+
+    # --- adding: through requests.services.open_ticket -------------------------------------
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form_class = self.get_form(request, None, change=False)
+        # ``?member=<id>&kind=<kind>`` opens the form from a member's page with those filled in.
+        prefill = {key: request.GET[key] for key in ("member", "kind", "channel") if key in request.GET}
+        form = form_class(request.POST or None, initial={"received_at": timezone.now(), **prefill})
+        if request.method == "POST" and form.is_valid():
+            try:
+                ticket = services.open_ticket(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                self._add_service_errors(form, exc)
+            else:
+                return self._opened(request, ticket)
+        admin_form = helpers.AdminForm(form, list(self.add_fieldsets), {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("受付票を登録"),
+            "subtitle": None,
+            "adminform": admin_form,
+            "object_id": None,
+            "original": None,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, add=True, form_url=form_url)
+
+    @staticmethod
+    def _add_service_errors(form, exc: ValidationError) -> None:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc)
+
+    def _opened(self, request, ticket: Ticket):
+        self.log_addition(request, ticket, [{"added": {}}])
+        messages.success(request, _("受付票 %(number)s を登録しました。") % {"number": ticket.number})
+        if ticket.member_id:
+            others = list(
+                selectors.open_duplicates(member=ticket.member, kind=ticket.kind, exclude_pk=ticket.pk)
+                .order_by("received_at")
+                .values_list("number", flat=True)[:5]
+            )
+            if others:
+                messages.warning(
+                    request,
+                    _(
+                        "同じ会員の同じ種別の未完了の受付票があります: %(numbers)s。重複受付でないか確認してください。"
+                    )
+                    % {"numbers": "、".join(others)},
+                )
+        return HttpResponseRedirect(reverse("admin:requests_ticket_change", args=[ticket.pk]))
+
+    # --- the ticket page -------------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        ticket = (
+            selectors.tickets_for_lists()
+            .select_related("approver", "identity_verified_by")
+            .filter(pk=object_id if str(object_id).isdigit() else None)
+            .first()
+        )
+        if ticket is not None and self.has_view_permission(request, ticket):
+            extra_context = {**self.workplace_context(request, ticket), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def workplace_context(self, request, ticket: Ticket) -> dict:
+        user = request.user
+        now = timezone.now()
+        steps = offered_steps(ticket, user)
+        offered = {step.name for step in steps}
+        version = {"version": ticket.version}
+
+        def step_url(name: str) -> str:
+            return reverse("admin:requests_ticket_step", args=[ticket.pk, name])
+
+        buttons = [
+            {
+                "name": s.name,
+                "label": s.label,
+                "url": step_url(s.name),
+                "form": s.form_class(initial=version, auto_id=f"id_{s.name}_%s"),
+            }
+            for s in steps
+            if not s.per_item
+        ]
+        corrections = []
+        for item in ticket.correction_items.all():
+            corrections.append(
+                {
+                    "item": item,
+                    "label": forms.correction_field_label(item.field),
+                    "form": forms.CorrectionDecisionForm(
+                        initial={**version, "item": item.pk}, auto_id=f"id_correction{item.pk}_%s"
+                    )
+                    if "decide_correction_item" in offered
+                    else None,
+                }
+            )
+        deletions = []
+        for item in ticket.deletion_items.all():
+            deletions.append(
+                {
+                    "item": item,
+                    "label": forms.deletion_target_label(item.target),
+                    "form": forms.DeletionDecisionForm(
+                        initial={**version, "item": item.pk, "ground": item.ground},
+                        auto_id=f"id_deletion{item.pk}_%s",
+                    )
+                    if "decide_deletion_item" in offered
+                    else None,
+                }
+            )
+        packages = [
+            {"package": p, "url": _optional_url("requests:download_package", p.pk)}
+            for p in ticket.packages.select_related("created_by")
+        ]
+        approve_blocked = ""
+        if (
+            _can_approve(user)
+            and ticket.status == Status.PENDING_APPROVAL
+            and ticket.prepared_by_id == user.pk
+        ):
+            approve_blocked = _("起案者本人は承認できません（二者確認）。別の責任者が承認してください。")
+        state = ticket.due_state(now)
+        return {
+            "ticket": ticket,
+            "ticket_buttons": buttons,
+            "decide_correction_url": step_url("decide_correction_item"),
+            "decide_deletion_url": step_url("decide_deletion_item"),
+            "correction_rows": corrections,
+            "deletion_rows": deletions,
+            "package_rows": packages,
+            "reply_letter_url": _optional_url("requests:reply_letter", ticket.pk)
+            if ticket.is_request and ticket.outcome
+            else "",
+            "approve_blocked": approve_blocked,
+            "due_state": state,
+            "due_state_label": DUE_STATE_LABELS[state],
+            "due_state_css": DUE_STATE_CSS[state],
+            "due_remaining": remaining_label(ticket, now),
+            "held_text": format_duration(ticket.held_total_seconds(now))
+            if ticket.on_hold or ticket.held_seconds
+            else "",
+            "timeline": ticket_timeline(ticket),
+            "queue_tabs": self.queue_tabs(request),
+        }
+
+    def step_view(self, request, object_id: int, step: str):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        spec = STEPS.get(step)
+        if spec is None:
+            raise Http404
+        ticket = get_object_or_404(Ticket, pk=object_id)
+        if not self.has_view_permission(request, ticket):
+            raise PermissionDenied
+        back = HttpResponseRedirect(reverse("admin:requests_ticket_change", args=[ticket.pk]))
+        form = spec.form_class(request.POST)
+        if not form.is_valid():
+            messages.error(request, _form_error_text(form))
+            return back
+        try:
+            with transaction.atomic():
+                done = spec.run(ticket, form.cleaned_data, request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, done)
+        return back
+
+    # --- queues ----------------------------------------------------------------------------
+
+    def queue_view(self, request, scope: str):
+        if scope not in QUEUES:
+            raise Http404
+        label, perm = QUEUES[scope]
+        if not request.user.has_perm(perm):
+            raise PermissionDenied
+        if scope == "approval":
+            qs = selectors.approval_queue(request.user)
+        else:
+            qs = selectors.operator_queue(request.user, scope=scope)
+        page = Paginator(qs, self.list_per_page).get_page(request.GET.get("page"))
+        now = timezone.now()
+        rows = [
+            {
+                "ticket": t,
+                "url": reverse("admin:requests_ticket_change", args=[t.pk]),
+                "member": member_text(t),
+                "status": status_text(t, now),
+                "due": due_badge(t, now),
+                "duplicate": duplicate_flag(t),
+            }
+            for t in page.object_list
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": label,
+            "opts": self.opts,
+            "queue_tabs": self.queue_tabs(request, active=scope),
+            "page_obj": page,
+            "rows": rows,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/requests/ticket/queue.html", context)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """Deadline reminders sent (read-only; written by ``requests.tasks.send_deadline_reminders``)."""
+
+    list_display = ["ticket", "kind", "sent_on", "sent_at"]
+    list_filter = ["kind", "sent_on"]
+    list_select_related = ["ticket"]
+    search_fields = ["^ticket__number"]
+    show_full_result_count = False
+    list_per_page = 50
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

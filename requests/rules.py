@@ -1,0 +1,213 @@
+"""The rules of the information center as tables, read by the services, the admin and the tests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+
+class Kind:
+    DISCLOSURE = "disclosure"
+    CORRECTION = "correction"
+    DELETION = "deletion"
+    USAGE_STOP = "usage_stop"
+    PROVISION_STOP = "provision_stop"
+    MARKETING_STOP = "marketing_stop"
+    INQUIRY = "inquiry"
+    OPINION = "opinion"
+
+
+KIND_CHOICES = [
+    (Kind.DISCLOSURE, _("開示請求")),
+    (Kind.CORRECTION, _("訂正請求")),
+    (Kind.DELETION, _("削除請求")),
+    (Kind.USAGE_STOP, _("利用停止請求")),
+    (Kind.PROVISION_STOP, _("第三者提供停止請求")),
+    (Kind.MARKETING_STOP, _("営業目的利用の中止")),
+    (Kind.INQUIRY, _("問い合わせ")),
+    (Kind.OPINION, _("ご意見")),
+]
+
+# Requests with a legal deadline and four-eyes approval (APPI Art. 33–35, 39; clause Art. 2(2), 4).
+REQUEST_KINDS = frozenset(
+    {
+        Kind.DISCLOSURE,
+        Kind.CORRECTION,
+        Kind.DELETION,
+        Kind.USAGE_STOP,
+        Kind.PROVISION_STOP,
+        Kind.MARKETING_STOP,
+    }
+)
+# Inquiries and opinions (clause Art. 6) close without approval.
+CONVERSATION_KINDS = frozenset({Kind.INQUIRY, Kind.OPINION})
+
+
+class Status:
+    RECEIVED = "received"
+    VERIFYING = "verifying"
+    IN_PROGRESS = "in_progress"
+    PENDING_APPROVAL = "pending_approval"
+    CLOSED = "closed"
+
+
+STATUS_CHOICES = [
+    (Status.RECEIVED, _("受付")),
+    (Status.VERIFYING, _("本人確認中")),
+    (Status.IN_PROGRESS, _("対応中")),
+    (Status.PENDING_APPROVAL, _("承認待ち")),
+    (Status.CLOSED, _("完了")),
+]
+OPEN_STATUSES = frozenset({Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS, Status.PENDING_APPROVAL})
+
+# Allowed transitions: action -> (statuses it may start from, status it leads to).
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "start_verification": (frozenset({Status.RECEIVED}), Status.VERIFYING),
+    "verify_identity": (frozenset({Status.RECEIVED, Status.VERIFYING}), Status.IN_PROGRESS),
+    "submit_for_approval": (frozenset({Status.IN_PROGRESS}), Status.PENDING_APPROVAL),
+    # A requester may withdraw at any time, also before their identity is verified.
+    "submit_withdrawal": (
+        frozenset({Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS}),
+        Status.PENDING_APPROVAL,
+    ),
+    "send_back": (frozenset({Status.PENDING_APPROVAL}), Status.IN_PROGRESS),
+    "approve": (frozenset({Status.PENDING_APPROVAL}), Status.CLOSED),
+    "close_ticket": (frozenset({Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS}), Status.CLOSED),
+    "hold": (frozenset({Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS}), None),
+    "resume": (frozenset({Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS}), None),
+    "assign": (OPEN_STATUSES, None),
+    "record_fee_payment": (OPEN_STATUSES, None),
+    "edit_items": (frozenset({Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS}), None),
+}
+
+ACTION_LABELS = {
+    "start_verification": _("本人確認を開始"),
+    "verify_identity": _("本人確認済みにする"),
+    "submit_for_approval": _("承認を依頼"),
+    "submit_withdrawal": _("取下げの承認を依頼"),
+    "send_back": _("差し戻す"),
+    "approve": _("承認する"),
+    "close_ticket": _("完了にする"),
+    "hold": _("保留にする"),
+    "resume": _("保留を解除"),
+}
+
+
+class Outcome:
+    FULFILLED = "fulfilled"
+    PARTLY = "partly"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+OUTCOME_CHOICES = [
+    (Outcome.FULFILLED, _("対応済み（全部）")),
+    (Outcome.PARTLY, _("一部対応")),
+    (Outcome.REFUSED, _("不対応（拒否）")),
+    (Outcome.WITHDRAWN, _("取下げ")),
+]
+
+# APPI Art. 33(2) i–iii: the only grounds to refuse disclosure (and, by reference, the others).
+REFUSAL_GROUNDS = {
+    "harm": _(
+        "本人又は第三者の生命、身体、財産その他の権利利益を害するおそれがある（個人情報保護法第33条第2項第1号）"
+    ),
+    "business": _("当社の業務の適正な実施に著しい支障を及ぼすおそれがある（個人情報保護法第33条第2項第2号）"),
+    "law": _("他の法令に違反することとなる（個人情報保護法第33条第2項第3号）"),
+}
+# Grounds for keeping an item asked to be deleted (APPI Art. 35: act "to the extent necessary").
+RETENTION_GROUNDS = {
+    "aml_retention": _("犯罪収益移転防止法により取引関係終了後7年間の保存義務がある本人確認記録"),
+    "bureau_registration": _("個人信用情報機関に所定の期間登録される情報（同意条項第3条）"),
+    "contract_record": _("割賦販売法・貸金業法により保存が必要な契約・取引の記録"),
+}
+
+
+class Channel:
+    PHONE = "phone"
+    MAIL = "mail"
+    COUNTER = "counter"
+    WEB = "web"
+
+
+CHANNEL_CHOICES = [
+    (Channel.PHONE, _("電話")),
+    (Channel.MAIL, _("郵送")),
+    (Channel.COUNTER, _("窓口")),
+    (Channel.WEB, _("Web")),
+]
+
+REQUESTER_CHOICES = [
+    ("self", _("本人")),
+    ("legal_representative", _("法定代理人")),
+    ("delegate", _("任意代理人")),
+]
+# APPI Art. 37 / enforcement order Art. 11: what an agent must show.
+AGENT_DOCUMENTS = {
+    "legal_representative": _("戸籍謄本又は登記事項証明書（発行から6か月以内）"),
+    "delegate": _("委任状（本人の実印押印と印鑑登録証明書）"),
+}
+AGENT_DOCUMENT_MAX_AGE_DAYS = 183
+
+IDENTITY_METHOD_CHOICES = [
+    ("driver_license", _("運転免許証")),
+    ("passport", _("パスポート")),
+    ("my_number_card", _("個人番号カード（番号は記録しない）")),
+    ("insurance_card", _("健康保険証")),
+    ("residence_card", _("在留カード")),
+    ("other", _("その他")),
+]
+# One photo ID suffices; documents without a photo need two (APPI Art. 37 practice).
+PHOTO_ID_METHODS = frozenset({"driver_license", "passport", "my_number_card", "residence_card"})
+
+RESPONSE_METHOD_CHOICES = [("paper", _("書面（郵送）")), ("electronic", _("電磁的記録"))]
+
+# Kinds whose response carries a fee (APPI Art. 38: only disclosure and notice of purposes).
+FEE_KINDS = frozenset({Kind.DISCLOSURE})
+
+
+def due_at(received_at: datetime) -> datetime:
+    """APPI Art. 39: the person may sue two weeks after the request reached the company.
+
+    Due at the end of the 14th calendar day after arrival (Tokyo time), whatever the weekday.
+    """
+    tz = ZoneInfo(settings.TIME_ZONE)
+    local_day = received_at.astimezone(tz).date()
+    return datetime.combine(
+        local_day + timedelta(days=settings.REQUEST_DUE_DAYS), time(23, 59, 59), tzinfo=tz
+    )
+
+
+def due_state(due: datetime | None, now: datetime) -> str:
+    """``overdue``, ``due_soon`` (≤ 3 days) or ``ok``: what every ticket list shows."""
+    if due is None:
+        return "ok"
+    if now > due:
+        return "overdue"
+    if due - now <= timedelta(days=settings.REQUEST_DUE_SOON_DAYS):
+        return "due_soon"
+    return "ok"
+
+
+def document_within_six_months(issued_on: date, today: date) -> bool:
+    return (today - issued_on).days <= AGENT_DOCUMENT_MAX_AGE_DAYS
+
+
+# What a deletion request may name (APPI Art. 35), and the retention duty that can keep it.
+# target -> (label, retention ground checked by requests.selectors.retention_ground or None).
+DELETION_TARGETS: dict[str, tuple[str, str | None]] = {
+    "contact_records": (_("⑤ 応対記録（通話内容の要旨・録音の参照）"), None),
+    "public_records": (_("⑩ 公開情報"), None),
+    "online_auth_events": (_("⑨ オンライン認証記録（端末・IPアドレス）"), None),
+    "financial_declarations": (_("④ 申告された資産・収入等"), "contract_record"),
+    "marketing": (_("営業案内・市場調査のための利用"), None),
+    "identity_documents": (_("⑥⑦⑧ 本人確認書類の記録"), "aml_retention"),
+    "contracts": (_("②③ 契約内容・支払状況"), "contract_record"),
+    "bureau_registrations": (_("個人信用情報機関への登録"), "bureau_registration"),
+}
+# Years a retention duty lasts after the relationship ended: identity-verification records
+# (犯罪収益移転防止法第6条: 7 years) and transaction books (貸金業法第19条 and its rules: 10 years).
+RETENTION_YEARS_AFTER_END = {"aml_retention": 7, "contract_record": 10}

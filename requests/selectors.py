@@ -1,0 +1,107 @@
+"""Reads shaped for the information center's pages (query counts decided here)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from bureaus.selectors import registrations_for_member
+from members.models import Contract, Member
+from members.retention import ended_members
+from requests import rules
+from requests.models import Ticket
+
+
+def tickets_for_lists() -> QuerySet[Ticket]:
+    """Tickets with what every list shows, and a flag for a second open ticket of the same kind."""
+    duplicate = Ticket.objects.filter(
+        member=OuterRef("member"), kind=OuterRef("kind"), status__in=rules.OPEN_STATUSES
+    ).exclude(pk=OuterRef("pk"))
+    # Only an open ticket is flagged: a closed one no longer competes with the open one.
+    return Ticket.objects.select_related("member", "assignee", "prepared_by").annotate(
+        has_duplicate=Case(
+            When(status__in=rules.OPEN_STATUSES, then=Exists(duplicate)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def due_filter(state: str, now=None) -> Q:
+    """Open requests ``overdue`` / ``due_soon`` (≤ 3 days) / ``ok``, as ``rules.due_state`` judges them."""
+    now = now or timezone.now()
+    soon = now + timedelta(days=settings.REQUEST_DUE_SOON_DAYS)
+    tracked = Q(status__in=rules.OPEN_STATUSES, kind__in=rules.REQUEST_KINDS)
+    if state == "overdue":
+        return tracked & Q(due_at__lt=now)
+    if state == "due_soon":
+        return tracked & Q(due_at__gte=now, due_at__lte=soon)
+    return ~(tracked & Q(due_at__lte=soon))
+
+
+def operator_queue(user, *, scope: str = "mine") -> QuerySet[Ticket]:
+    """Open tickets for an operator: ``mine``, ``unassigned``, ``due_soon`` or ``overdue``."""
+    qs = tickets_for_lists().filter(status__in=rules.OPEN_STATUSES)
+    if scope == "mine":
+        qs = qs.filter(assignee=user)
+    elif scope == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    elif scope in ("due_soon", "overdue"):
+        qs = qs.filter(due_filter(scope))
+    return qs.order_by("due_at", "id")
+
+
+def approval_queue(user) -> QuerySet[Ticket]:
+    """Tickets waiting for a supervisor's approval, excluding the ones the user prepared (four eyes)."""
+    return (
+        tickets_for_lists()
+        .filter(status=rules.Status.PENDING_APPROVAL)
+        .exclude(prepared_by=user)
+        .order_by("due_at", "id")
+    )
+
+
+def open_duplicates(*, member: Member, kind: str, exclude_pk: int | None = None) -> QuerySet[Ticket]:
+    qs = Ticket.objects.filter(member=member, kind=kind, status__in=rules.OPEN_STATUSES)
+    return qs.exclude(pk=exclude_pk) if exclude_pk else qs
+
+
+def relationship_ended_on(member: Member) -> date | None:
+    """The day the relationship ended (last contract ended, or last application declined);
+    None while a contract runs or is applied for, or if there never was one."""
+    return ended_members().filter(pk=member.pk).values_list("relationship_ended", flat=True).first()
+
+
+def retention_ground(member: Member, target: str, today: date | None = None) -> str:
+    """The retention duty that keeps ``target`` from being deleted today, or "" (APPI Art. 35)."""
+    today = today or timezone.localdate()
+    _label, ground = rules.DELETION_TARGETS[target]
+    if ground is None:
+        return ""
+    if ground == "bureau_registration":
+        return ground if _has_live_registration(member, today) else ""
+    if not Contract.objects.filter(member=member).exists():
+        return ""
+    ended = relationship_ended_on(member)
+    if ended is None or _years_after(ended, rules.RETENTION_YEARS_AFTER_END[ground]) > today:
+        return ground
+    return ""
+
+
+def _years_after(day: date, years: int) -> date:
+    """The same day ``years`` later; 29 February falls back to 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def _has_live_registration(member: Member, today: date) -> bool:
+    return (
+        registrations_for_member(member)
+        .filter(Q(registered_until__isnull=True) | Q(registered_until__gte=today))
+        .exists()
+    )

@@ -1,0 +1,631 @@
+"""Every write of the information center: open, verify, decide, prepare, approve, close.
+
+Status moves only as ``requests.rules.TRANSITIONS`` allows. Each act locks the ticket row, so of
+two people acting on one ticket at once one wins and the other gets a clear message.
+Outcomes of requests are prepared by one person and approved by a supervisor who did not
+prepare them (four eyes); inquiries and opinions close without approval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bureaus.services import record_member_correction
+from consentoffice import roles
+from consentoffice.audit import save_tracked
+from members import services as member_services
+from members.models import CATEGORY_1_FIELDS, ConsentSource, Member
+from requests import rules, selectors
+from requests.models import CorrectionItem, DeletionItem, DisclosurePackage, Ticket
+
+Status = rules.Status
+Outcome = rules.Outcome
+
+MARKETING_PURPOSES = ("marketing_own", "marketing_partner")
+# A stop of use (APPI Art. 35) stops every use beyond the credit purpose the contract needs.
+USAGE_STOP_PURPOSES = ("marketing_own", "marketing_partner", "research")
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _lock(ticket: Ticket, action: str, *, expected_version: int | None = None) -> Ticket:
+    """Lock the row and check the action is allowed from its current status."""
+    # of=("self",): lock only the ticket. PostgreSQL refuses FOR UPDATE on the nullable side of the
+    # outer join to the member (inquiries may have none), and the member row needs no lock here.
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("member").get(pk=ticket.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise ValidationError(
+            _("この受付票は他の担当者が先に更新しました。画面を再読み込みして最新の状態を確認してください。"),
+            code="stale",
+        )
+    allowed, _target = rules.TRANSITIONS[action]
+    if locked.status not in allowed:
+        raise ValidationError(
+            _("現在の状態（%(status)s）ではこの操作はできません。他の担当者が先に処理した可能性があります。")
+            % {"status": locked.get_status_display()},
+            code="invalid_state",
+        )
+    return locked
+
+
+def _save(ticket: Ticket, *, actor, reason: str, action: str | None = None) -> Ticket:
+    if action:
+        target = rules.TRANSITIONS[action][1]
+        if target:
+            ticket.status = target
+    ticket.version += 1
+    return save_tracked(ticket, actor=actor, reason=f"{ticket.number} {reason}")
+
+
+def _refresh(original: Ticket, saved: Ticket) -> Ticket:
+    original.refresh_from_db()
+    return saved
+
+
+def _require_staff(actor) -> None:
+    member_services.require_perm(actor, "requests.change_ticket")
+
+
+def next_ticket_number(received_at: datetime) -> str:
+    day = timezone.localtime(received_at).date()
+    prefix = f"T{day:%Y%m%d}-"
+    last = (
+        Ticket.objects.filter(number__startswith=prefix)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{seq:04d}"
+
+
+# --- opening and verifying ------------------------------------------------------------------
+
+
+def open_ticket(
+    *,
+    kind: str,
+    member: Member | None,
+    channel: str,
+    actor,
+    received_at: datetime | None = None,
+    summary: str = "",
+    requester_type: str = "self",
+    agent_name: str = "",
+    response_method: str = "paper",
+    assignee=None,
+) -> Ticket:
+    """Receive a request or inquiry; its legal due date is fixed now and never moves (APPI Art. 39)."""
+    member_services.require_perm(actor, "requests.add_ticket")
+    if kind in rules.REQUEST_KINDS and member is None:
+        raise ValidationError(
+            {"member": _("請求には会員の特定が必要です。保有していない場合はその旨を通知してください。")}
+        )
+    if requester_type != "self" and not agent_name.strip():
+        raise ValidationError({"agent_name": _("代理人による請求では代理人の氏名を入力してください。")})
+    received_at = received_at or timezone.now()
+    if received_at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({"received_at": _("受付日時に未来の日時は指定できません。")})
+    for attempt in range(5):
+        ticket = Ticket(
+            number=next_ticket_number(received_at),
+            member=member,
+            kind=kind,
+            channel=channel,
+            summary=summary,
+            requester_type=requester_type,
+            agent_name=agent_name.strip(),
+            received_at=received_at,
+            due_at=rules.due_at(received_at),
+            response_method=response_method,
+            assignee=assignee or actor,
+            fee_amount=settings.DISCLOSURE_FEE_YEN if kind in rules.FEE_KINDS else 0,
+        )
+        try:
+            with transaction.atomic():
+                return save_tracked(ticket, actor=actor, reason=f"{ticket.number} {_('受付')}")
+        except IntegrityError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def start_verification(
+    ticket: Ticket, *, actor, note: str = "", expected_version: int | None = None
+) -> Ticket:
+    _require_staff(actor)
+    with transaction.atomic():
+        locked = _lock(ticket, "start_verification", expected_version=expected_version)
+        saved = _save(locked, actor=actor, reason=note or _("本人確認を開始"), action="start_verification")
+    return _refresh(ticket, saved)
+
+
+def verify_identity(
+    ticket: Ticket,
+    *,
+    actor,
+    method: str,
+    documents_seen: int = 1,
+    agent_document_issued_on: date | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """APPI Art. 37: identity of the requester (one photo ID, or two without) and of an agent's authority.
+
+    An individual-number card may be seen; its number is never recorded.
+    """
+    _require_staff(actor)
+    valid_methods = {code for code, _label in rules.IDENTITY_METHOD_CHOICES}
+    if method not in valid_methods:
+        raise ValidationError({"method": _("本人確認方法を選んでください。")})
+    if method not in rules.PHOTO_ID_METHODS and documents_seen < 2:
+        raise ValidationError({"documents_seen": _("顔写真のない書類では2種類の確認が必要です。")})
+    with transaction.atomic():
+        locked = _lock(ticket, "verify_identity", expected_version=expected_version)
+        if locked.requester_type == "legal_representative":
+            if agent_document_issued_on is None or not rules.document_within_six_months(
+                agent_document_issued_on, timezone.localdate()
+            ):
+                raise ValidationError(
+                    {
+                        "agent_document_issued_on": _(
+                            "法定代理人の確認には発行から6か月以内の戸籍謄本等が必要です。"
+                        )
+                    }
+                )
+        if locked.requester_type == "delegate" and agent_document_issued_on is None:
+            raise ValidationError(
+                {
+                    "agent_document_issued_on": _(
+                        "任意代理人の委任状と印鑑登録証明書の発行日を入力してください。"
+                    )
+                }
+            )
+        locked.identity_method = method
+        locked.identity_documents_seen = documents_seen
+        locked.identity_verified_by = actor
+        locked.identity_verified_at = timezone.now()
+        if locked.requester_type != "self":
+            locked.agent_document_issued_on = agent_document_issued_on
+            locked.agent_verified = True
+        saved = _save(locked, actor=actor, reason=_("本人確認済み"), action="verify_identity")
+    return _refresh(ticket, saved)
+
+
+def assign(ticket: Ticket, *, actor, assignee, expected_version: int | None = None) -> Ticket:
+    _require_staff(actor)
+    with transaction.atomic():
+        locked = _lock(ticket, "assign", expected_version=expected_version)
+        locked.assignee = assignee
+        saved = _save(locked, actor=actor, reason=_("担当者を変更"))
+    return _refresh(ticket, saved)
+
+
+def hold(ticket: Ticket, *, actor, reason: str, expected_version: int | None = None) -> Ticket:
+    """Wait for the requester (documents, fee). The legal due date does not move."""
+    _require_staff(actor)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("保留の理由を入力してください。")})
+    with transaction.atomic():
+        locked = _lock(ticket, "hold", expected_version=expected_version)
+        if locked.on_hold:
+            raise ValidationError(_("すでに保留中です。"))
+        locked.on_hold = True
+        locked.hold_reason = reason.strip()
+        locked.hold_started_at = timezone.now()
+        saved = _save(locked, actor=actor, reason=_("保留: %(reason)s") % {"reason": reason.strip()})
+    return _refresh(ticket, saved)
+
+
+def resume(ticket: Ticket, *, actor, expected_version: int | None = None) -> Ticket:
+    _require_staff(actor)
+    with transaction.atomic():
+        locked = _lock(ticket, "resume", expected_version=expected_version)
+        if not locked.on_hold:
+            raise ValidationError(_("保留中ではありません。"))
+        _end_hold(locked)
+        saved = _save(locked, actor=actor, reason=_("保留を解除"))
+    return _refresh(ticket, saved)
+
+
+def _end_hold(ticket: Ticket) -> None:
+    ticket.held_seconds = ticket.held_total_seconds()
+    ticket.on_hold = False
+    ticket.hold_started_at = None
+    ticket.hold_reason = ""
+
+
+def record_fee_payment(
+    ticket: Ticket, *, actor, paid_on: date, expected_version: int | None = None
+) -> Ticket:
+    """APPI Art. 38: the disclosure fee, set in advance; the day it was paid is recorded."""
+    _require_staff(actor)
+    if paid_on > timezone.localdate():
+        raise ValidationError({"paid_on": _("入金日に未来の日付は指定できません。")})
+    with transaction.atomic():
+        locked = _lock(ticket, "record_fee_payment", expected_version=expected_version)
+        if locked.fee_amount == 0:
+            raise ValidationError(_("この受付票には手数料がかかりません。"))
+        locked.fee_paid_on = paid_on
+        saved = _save(locked, actor=actor, reason=_("手数料の入金を確認"))
+    return _refresh(ticket, saved)
+
+
+# --- correction and deletion items ----------------------------------------------------------
+
+
+def add_correction_item(
+    ticket: Ticket, *, field: str, requested_value: str, actor, expected_version: int | None = None
+) -> CorrectionItem:
+    """One field to correct; the current value is captured and the new one validated now."""
+    _require_staff(actor)
+    if field not in CATEGORY_1_FIELDS:
+        raise ValidationError({"field": _("訂正できない項目です。")})
+    with transaction.atomic():
+        locked = _lock(ticket, "edit_items", expected_version=expected_version)
+        if locked.kind != rules.Kind.CORRECTION:
+            raise ValidationError(_("訂正項目は訂正請求にのみ追加できます。"))
+        member = locked.member
+        probe = Member.objects.get(pk=member.pk)
+        setattr(probe, field, requested_value)
+        try:
+            probe.full_clean(exclude=[f for f in CATEGORY_1_FIELDS if f != field] + ["member_no"])
+        except ValidationError as exc:
+            messages = exc.message_dict.get(field) or exc.messages
+            raise ValidationError({"requested_value": messages}) from None
+        normalized = getattr(probe, field)
+        item = CorrectionItem(
+            ticket=locked,
+            field=field,
+            current_value=str(getattr(member, field) or ""),
+            requested_value=str(normalized),
+        )
+        if CorrectionItem.objects.filter(ticket=locked, field=field).exists():
+            raise ValidationError({"field": _("この項目はすでに追加されています。")})
+        save_tracked(item, actor=actor, reason=f"{locked.number} {_('訂正項目を追加')}")
+        _save(locked, actor=actor, reason=_("訂正項目を追加"))
+    return item
+
+
+def decide_correction_item(
+    item: CorrectionItem, *, actor, accept: bool, note: str = "", expected_version: int | None = None
+) -> CorrectionItem:
+    """APPI Art. 34: correct only what is factually wrong (not opinions or assessments)."""
+    _require_staff(actor)
+    if not accept and not note.strip():
+        raise ValidationError(
+            {"note": _("訂正しない理由を入力してください（例: 事実と相違がない、評価に関する情報である）。")}
+        )
+    with transaction.atomic():
+        locked = _lock(item.ticket, "edit_items", expected_version=expected_version)
+        item = CorrectionItem.objects.select_for_update().get(pk=item.pk)
+        item.decision = CorrectionItem.Decision.ACCEPTED if accept else CorrectionItem.Decision.REJECTED
+        item.decision_note = note.strip()
+        save_tracked(item, actor=actor, reason=f"{locked.number} {_('訂正項目を判断')}")
+        _save(locked, actor=actor, reason=_("訂正項目を判断"))
+    return item
+
+
+def add_deletion_item(
+    ticket: Ticket, *, target: str, actor, expected_version: int | None = None
+) -> DeletionItem:
+    """One kind of data to delete; items under a retention duty are refused with the ground at once."""
+    _require_staff(actor)
+    if target not in rules.DELETION_TARGETS:
+        raise ValidationError({"target": _("削除対象を選んでください。")})
+    with transaction.atomic():
+        locked = _lock(ticket, "edit_items", expected_version=expected_version)
+        if locked.kind != rules.Kind.DELETION:
+            raise ValidationError(_("削除項目は削除請求にのみ追加できます。"))
+        if DeletionItem.objects.filter(ticket=locked, target=target).exists():
+            raise ValidationError({"target": _("この対象はすでに追加されています。")})
+        ground = selectors.retention_ground(locked.member, target)
+        item = DeletionItem(
+            ticket=locked,
+            target=target,
+            ground=ground,
+            decision=DeletionItem.Decision.REFUSED if ground else DeletionItem.Decision.PENDING,
+        )
+        save_tracked(item, actor=actor, reason=f"{locked.number} {_('削除項目を追加')}")
+        _save(locked, actor=actor, reason=_("削除項目を追加"))
+    return item
+
+
+def _erasable(target: str) -> bool:
+    """Whether approval can carry out an accepted item of ``target`` (see ``_apply_deletion``)."""
+    return target == "marketing" or target in member_services.ERASABLE
+
+
+def decide_deletion_item(
+    item: DeletionItem, *, actor, accept: bool, ground: str = "", expected_version: int | None = None
+) -> DeletionItem:
+    _require_staff(actor)
+    with transaction.atomic():
+        locked = _lock(item.ticket, "edit_items", expected_version=expected_version)
+        item = DeletionItem.objects.select_for_update().get(pk=item.pk)
+        duty = selectors.retention_ground(locked.member, item.target)
+        if accept and duty:
+            raise ValidationError(
+                _("保存義務があるため削除できません: %(ground)s") % {"ground": rules.RETENTION_GROUNDS[duty]}
+            )
+        if accept and not _erasable(item.target):
+            raise ValidationError(
+                _("この対象はシステムで削除できません。保存の根拠を選んで「削除しない」と判断してください。")
+            )
+        if not accept and ground not in rules.RETENTION_GROUNDS:
+            raise ValidationError({"ground": _("削除しない根拠を選んでください。")})
+        item.decision = DeletionItem.Decision.ACCEPTED if accept else DeletionItem.Decision.REFUSED
+        item.ground = "" if accept else ground
+        save_tracked(item, actor=actor, reason=f"{locked.number} {_('削除項目を判断')}")
+        _save(locked, actor=actor, reason=_("削除項目を判断"))
+    return item
+
+
+# --- preparing, approving, closing ----------------------------------------------------------
+
+
+def _check_items(decisions: list[str], accepted: str, refused: str, outcome: str) -> None:
+    # A whole request may be refused on an Art. 33(2) ground before any item is looked at.
+    if not decisions and outcome == Outcome.REFUSED:
+        return
+    if not decisions:
+        raise ValidationError(_("項目を追加してください。"))
+    if any(d not in (accepted, refused) for d in decisions):
+        raise ValidationError(_("すべての項目について判断してください。"))
+    has_accepted, has_refused = accepted in decisions, refused in decisions
+    expected = {
+        Outcome.FULFILLED: has_accepted and not has_refused,
+        Outcome.PARTLY: has_accepted and has_refused,
+        Outcome.REFUSED: has_refused and not has_accepted,
+    }[outcome]
+    if not expected:
+        raise ValidationError(_("項目ごとの判断と結果が一致しません。"))
+
+
+def _check_ready(ticket: Ticket, outcome: str) -> None:
+    if outcome == Outcome.WITHDRAWN:
+        return
+    if ticket.identity_verified_at is None:
+        raise ValidationError(_("本人確認が済んでいません。"))
+    if ticket.kind == rules.Kind.CORRECTION:
+        _check_items(
+            list(ticket.correction_items.values_list("decision", flat=True)),
+            CorrectionItem.Decision.ACCEPTED,
+            CorrectionItem.Decision.REJECTED,
+            outcome,
+        )
+    if ticket.kind == rules.Kind.DELETION:
+        _check_items(
+            list(ticket.deletion_items.values_list("decision", flat=True)),
+            DeletionItem.Decision.ACCEPTED,
+            DeletionItem.Decision.REFUSED,
+            outcome,
+        )
+    if ticket.kind == rules.Kind.DISCLOSURE and outcome in (Outcome.FULFILLED, Outcome.PARTLY):
+        if ticket.fee_amount and ticket.fee_paid_on is None:
+            raise ValidationError(_("開示手数料の入金が確認できていません。"))
+        if not ticket.packages.exists():
+            raise ValidationError(_("開示パッケージを作成してください。"))
+    if ticket.kind in (rules.Kind.MARKETING_STOP, rules.Kind.USAGE_STOP, rules.Kind.PROVISION_STOP) and (
+        outcome == Outcome.PARTLY
+    ):
+        raise ValidationError(
+            _("この請求に一部対応はありません。対応するか、理由を示して不対応としてください。")
+        )
+
+
+def submit_for_approval(
+    ticket: Ticket,
+    *,
+    outcome: str,
+    actor,
+    reason: str = "",
+    ground: str = "",
+    expected_version: int | None = None,
+) -> Ticket:
+    """Prepare the outcome of a request for a supervisor's approval.
+
+    A refusal needs a ground of APPI Art. 33(2) i–iii and, with a partial answer, the reasons
+    (Art. 36), which go into the reply letter.
+    """
+    _require_staff(actor)
+    if outcome not in {code for code, _label in rules.OUTCOME_CHOICES}:
+        raise ValidationError({"outcome": _("結果を選んでください。")})
+    reason = (reason or "").strip()
+    if outcome == Outcome.REFUSED and ground not in rules.REFUSAL_GROUNDS:
+        raise ValidationError(
+            {"ground": _("不対応とする根拠（個人情報保護法第33条第2項各号）を選んでください。")}
+        )
+    if outcome in (Outcome.REFUSED, Outcome.PARTLY) and not reason:
+        raise ValidationError({"reason": _("本人に通知する理由を入力してください（個人情報保護法第36条）。")})
+    action = "submit_withdrawal" if outcome == Outcome.WITHDRAWN else "submit_for_approval"
+    with transaction.atomic():
+        locked = _lock(ticket, action, expected_version=expected_version)
+        if not locked.is_request:
+            raise ValidationError(_("問い合わせ・ご意見は承認なしで完了にします。"))
+        if locked.on_hold:
+            raise ValidationError(_("保留中の受付票は承認依頼できません。保留を解除してください。"))
+        _check_ready(locked, outcome)
+        locked.outcome = outcome
+        locked.refusal_ground = ground if outcome == Outcome.REFUSED else ""
+        locked.outcome_reason = reason
+        locked.prepared_by = actor
+        saved = _save(
+            locked,
+            actor=actor,
+            reason=_("承認を依頼: %(outcome)s") % {"outcome": locked.get_outcome_display()},
+            action=action,
+        )
+    return _refresh(ticket, saved)
+
+
+def send_back(ticket: Ticket, *, actor, reason: str, expected_version: int | None = None) -> Ticket:
+    """A supervisor returns a prepared outcome to the operator."""
+    member_services.require_perm(actor, roles.APPROVE_TICKET)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("差し戻しの理由を入力してください。")})
+    with transaction.atomic():
+        locked = _lock(ticket, "send_back", expected_version=expected_version)
+        locked.outcome = ""
+        locked.refusal_ground = ""
+        locked.outcome_reason = ""
+        saved = _save(
+            locked,
+            actor=actor,
+            reason=_("差し戻し: %(reason)s") % {"reason": reason.strip()},
+            action="send_back",
+        )
+    return _refresh(ticket, saved)
+
+
+def approve(ticket: Ticket, *, actor, expected_version: int | None = None) -> Ticket:
+    """Four eyes: a supervisor who did not prepare the outcome approves it, and it takes effect."""
+    member_services.require_perm(actor, roles.APPROVE_TICKET)
+    with transaction.atomic():
+        locked = _lock(ticket, "approve", expected_version=expected_version)
+        if locked.prepared_by_id == actor.pk:
+            raise PermissionDenied(
+                _("起案者本人は承認できません（二者確認）。別の責任者が承認してください。")
+            )
+        if locked.outcome in (Outcome.FULFILLED, Outcome.PARTLY):
+            APPROVAL_EFFECTS.get(locked.kind, _no_effect)(locked, actor)
+        now = timezone.now()
+        locked.approver = actor
+        locked.approved_at = now
+        locked.closed_at = now
+        saved = _save(locked, actor=actor, reason=_("承認・完了"), action="approve")
+    return _refresh(ticket, saved)
+
+
+def close_ticket(ticket: Ticket, *, actor, note: str = "", expected_version: int | None = None) -> Ticket:
+    """Inquiries and opinions (clause Art. 6) close without approval."""
+    _require_staff(actor)
+    with transaction.atomic():
+        locked = _lock(ticket, "close_ticket", expected_version=expected_version)
+        if locked.is_request:
+            raise ValidationError(_("請求は承認を経て完了します。承認を依頼してください。"))
+        if locked.on_hold:  # a closed ticket is no longer waiting: the hold ends with it
+            _end_hold(locked)
+        locked.closed_at = timezone.now()
+        saved = _save(locked, actor=actor, reason=note.strip() or _("完了"), action="close_ticket")
+    return _refresh(ticket, saved)
+
+
+# --- effects of an approved outcome ---------------------------------------------------------
+
+
+def _history_reason(ticket: Ticket, text: str) -> str:
+    return f"{ticket.number} {text}"
+
+
+def _apply_correction(ticket: Ticket, actor) -> None:
+    items = list(ticket.correction_items.filter(decision=CorrectionItem.Decision.ACCEPTED))
+    changes: dict[str, Any] = {item.field: item.requested_value for item in items}
+    if not changes:
+        return
+    if "birth_date" in changes:
+        changes["birth_date"] = date.fromisoformat(changes["birth_date"])
+    reason = _history_reason(ticket, _("訂正請求に基づく訂正"))
+    member_services.update_member(ticket.member, actor=actor, reason=reason, **changes)
+    # A corrected item registered at a bureau is corrected there too (clause Art. 4).
+    record_member_correction(actor=actor, member=ticket.member, fields=sorted(changes), reason=reason)
+
+
+def _apply_deletion(ticket: Ticket, actor) -> None:
+    for item in ticket.deletion_items.filter(decision=DeletionItem.Decision.ACCEPTED):
+        if item.target == "marketing":
+            count = _withdraw(ticket, actor, USAGE_STOP_PURPOSES)
+        else:
+            count = member_services.erase_member_data(
+                ticket.member,
+                actor=actor,
+                target=item.target,
+                reason=_history_reason(ticket, _("削除請求に基づく削除")),
+            )
+        item.erased_count = count
+        save_tracked(item, actor=actor, reason=_history_reason(ticket, _("削除を実施")))
+
+
+def _withdraw(ticket: Ticket, actor, purposes: tuple[str, ...]) -> int:
+    for code in purposes:
+        member_services.set_consent(
+            ticket.member,
+            purpose=code,
+            granted=False,
+            actor=actor,
+            source=ConsentSource.TICKET,
+            reason=_history_reason(ticket, _("申出に基づく利用の中止")),
+        )
+    return len(purposes)
+
+
+def _apply_marketing_stop(ticket: Ticket, actor) -> None:
+    _withdraw(ticket, actor, MARKETING_PURPOSES)
+
+
+def _apply_usage_stop(ticket: Ticket, actor) -> None:
+    _withdraw(ticket, actor, USAGE_STOP_PURPOSES)
+
+
+def _apply_provision_stop(ticket: Ticket, actor) -> None:
+    member_services.stop_provision(
+        ticket.member, actor=actor, reason=_history_reason(ticket, _("第三者提供停止請求に基づく停止"))
+    )
+
+
+def _apply_disclosure(ticket: Ticket, actor) -> None:
+    package = ticket.packages.order_by("-created_at").first()
+    package.delivered_at = timezone.now()
+    save_tracked(package, actor=actor, reason=_history_reason(ticket, _("開示パッケージを交付")))
+
+
+def _no_effect(ticket: Ticket, actor) -> None:
+    return None
+
+
+APPROVAL_EFFECTS: dict[str, Callable[[Ticket, Any], None]] = {
+    rules.Kind.CORRECTION: _apply_correction,
+    rules.Kind.DELETION: _apply_deletion,
+    rules.Kind.MARKETING_STOP: _apply_marketing_stop,
+    rules.Kind.USAGE_STOP: _apply_usage_stop,
+    rules.Kind.PROVISION_STOP: _apply_provision_stop,
+    rules.Kind.DISCLOSURE: _apply_disclosure,
+}
+
+
+# --- disclosure -----------------------------------------------------------------------------
+
+
+def build_disclosure_package(
+    ticket: Ticket, *, actor, expected_version: int | None = None
+) -> DisclosurePackage:
+    """APPI Art. 33: everything held on the member, by category, as a ZIP with its SHA-256."""
+    _require_staff(actor)
+    from requests import disclosure
+
+    with transaction.atomic():
+        locked = _lock(ticket, "edit_items", expected_version=expected_version)
+        if locked.kind != rules.Kind.DISCLOSURE:
+            raise ValidationError(_("開示パッケージは開示請求でのみ作成できます。"))
+        if locked.identity_verified_at is None:
+            raise ValidationError(_("本人確認が済んでいません。"))
+        built = disclosure.build_package(locked, actor=actor)
+        package = DisclosurePackage(
+            ticket=locked,
+            file=built.path,
+            sha256=built.sha256,
+            size=built.size,
+            files=built.files,
+            created_by=actor,
+        )
+        save_tracked(package, actor=actor, reason=f"{locked.number} {_('開示パッケージを作成')}")
+        _save(locked, actor=actor, reason=_("開示パッケージを作成"))
+    return package

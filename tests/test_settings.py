@@ -1,0 +1,105 @@
+"""Settings come from the environment; production refuses insecure defaults and passes
+``check --deploy`` (DESIGN.md, Settings)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.conf import settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS")
+
+
+def production_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED and not k.startswith("DJANGO_")}
+    env.pop("DATABASE_URL", None)  # the embedded default is enough for settings and checks
+    env.update(DJANGO_ENV="production", DJANGO_SETTINGS_MODULE="consentoffice.settings", **values)
+    return env
+
+
+def good_values() -> dict[str, str]:
+    return {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_ALLOWED_HOSTS": "info-center.example.jp",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def setup_django(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-c", "import django; django.setup()"], env)
+
+
+def test_production_refuses_to_start_without_any_of_the_three_variables():
+    result = setup_django(production_env())
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    for name in REQUIRED:
+        assert name in result.stderr
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_production_names_exactly_the_missing_variable(missing):
+    values = good_values()
+    del values[missing]
+
+    result = setup_django(production_env(**values))
+
+    assert result.returncode != 0
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("django.core.exceptions.ImproperlyConfigured")
+    assert missing in error
+    assert all(name not in error for name in REQUIRED if name != missing)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"DJANGO_SECRET_KEY": "too-short-secret"},
+        {"DJANGO_SECRET_KEY": "dev-only-insecure-consentoffice-secret-key-never-use-in-production"},
+        {"FIELD_ENCRYPTION_KEYS": "ZGV2LW9ubHkta2V5LWNvbnNlbnRvZmZpY2UtMzItYnk="},
+        {"FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"},
+    ],
+    ids=["short-secret", "development-secret", "development-key", "malformed-key"],
+)
+def test_production_refuses_insecure_or_malformed_values(override):
+    values = {**good_values(), **override}
+    script = "import django; django.setup(); from consentoffice import crypto; crypto.encrypt('x')"
+
+    result = run([sys.executable, "-c", script], production_env(**values))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    for value in override.values():
+        assert value not in result.stderr  # secrets are never echoed
+
+
+def test_production_with_all_variables_set_starts():
+    result = setup_django(production_env(**good_values()))
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_passes_check_deploy_without_warnings():
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env(**good_values()),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_japanese_language_and_tokyo_time_are_the_defaults():
+    assert settings.LANGUAGE_CODE == "ja"
+    assert settings.TIME_ZONE == "Asia/Tokyo"
+    assert settings.USE_TZ is True
