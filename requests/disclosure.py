@@ -21,10 +21,12 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from bureaus.models import Submission
 from members.models import (
+    CATEGORY_1_FIELDS,
     Consent,
     ContactRecord,
     Contract,
@@ -41,33 +43,14 @@ from members.models import (
 from requests import letters
 
 PRIVATE_STORAGE = "private"
+REQUESTER_LANGUAGE = "ja"
 
 # Category -> (file name, model, fields, how the rows of one member are selected).
 CATEGORY_FILES: dict[int, tuple[str, type[models.Model], tuple[str, ...], str]] = {
     DataCategory.ATTRIBUTES: (
         "01_attributes.csv",
         Member,
-        (
-            "member_no",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "birth_date",
-            "gender",
-            "postal_code",
-            "prefecture",
-            "city",
-            "address_line",
-            "phone",
-            "email",
-            "occupation",
-            "employer_name",
-            "household",
-            "housing",
-            "transaction_purpose",
-            "status",
-        ),
+        ("member_no", *CATEGORY_1_FIELDS, "status"),
         "pk",
     ),
     DataCategory.CONTRACT: (
@@ -213,17 +196,25 @@ def _csv(model, fields, rows) -> bytes:
 
 
 def _consent_history(member: Member) -> tuple[list[str], list[list[Any]]]:
-    header = ["利用目的", "同意", "同意条項の版", "記録日時", "経路", "変更の種類", "理由"]
+    header = [
+        gettext("利用目的"),
+        gettext("同意"),
+        gettext("同意条項の版"),
+        gettext("記録日時"),
+        gettext("経路"),
+        gettext("変更の種類"),
+        gettext("理由"),
+    ]
     history = (
         Consent.history.filter(member_id=member.pk)
         .select_related("purpose", "version")
         .order_by("history_date", "history_id")
     )
-    kinds = {"+": "登録", "~": "変更", "-": "削除"}
+    kinds = {"+": gettext("登録"), "~": gettext("変更"), "-": gettext("削除")}
     rows = [
         [
             row.purpose.name,
-            "同意" if row.granted else "不同意",
+            gettext("同意") if row.granted else gettext("不同意"),
             row.version.code,
             timezone.localtime(row.recorded_at).isoformat(timespec="seconds"),
             row.get_source_display(),
@@ -251,6 +242,12 @@ def collect(member: Member) -> dict[str, tuple[type[models.Model], tuple[str, ..
 
 
 def build_package(ticket, *, actor) -> Built:
+    # The package and its letter go to the requester: Japanese whatever language the operator reads.
+    with translation.override(REQUESTER_LANGUAGE):
+        return _build_package(ticket, actor=actor)
+
+
+def _build_package(ticket, *, actor) -> Built:
     member = ticket.member
     generated_at = timezone.localtime()
     files = collect(member)
