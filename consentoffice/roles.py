@@ -21,6 +21,8 @@ DECIDE_APPLICATION = "members.decide_application"
 PUBLISH_CONSENT_VERSION = "members.publish_consentversion"
 REPLAY_SYNC_EVENT = "members.replay_partnersyncevent"
 VIEW_AUDIT = "members.view_audit_trail"
+# Encrypted values in clear in the audit trail's diffs: the privacy officer only.
+VIEW_AUDIT_CLEAR_VALUES = "consentoffice.view_audit_clear_values"
 APPROVE_TICKET = "requests.approve_ticket"
 
 _VIEW = "view"
@@ -72,7 +74,9 @@ _supervisor = (
 )
 
 _privacy_officer = (
-    _supervisor | {PUBLISH_CONSENT_VERSION} | _perms("members", "consentversion", _ADD, _CHANGE)
+    _supervisor
+    | {PUBLISH_CONSENT_VERSION, VIEW_AUDIT_CLEAR_VALUES}
+    | _perms("members", "consentversion", _ADD, _CHANGE)
 )
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from consentoffice import roles
 from consentoffice.audit import save_tracked
+from consentoffice.audit_seal import amend_history
 from consentoffice.crypto import mask
 from members.models import (
     CATEGORY_1_FIELDS,
@@ -548,7 +549,12 @@ def erase_member_data(member: Member, *, actor, target: str, reason: str) -> int
             save_tracked(obj, actor=actor, reason=reason, clean=False)
             count += 1
         if count:
-            model.history.model.objects.filter(member_id=member.pk).update(**replacement)
+            amend_history(
+                model.history.model.objects.filter(member_id=member.pk),
+                actor=actor,
+                reason=reason,
+                **replacement,
+            )
     return count
 
 
@@ -585,7 +591,7 @@ def anonymize_member(member: Member, *, actor, reason: str) -> Member:
             setattr(locked, field, value)
         locked.status = MemberStatus.ANONYMIZED
         save_tracked(locked, actor=actor, reason=_require_reason(reason), clean=False)
-        Member.history.model.objects.filter(id=locked.pk).update(**values)
+        amend_history(Member.history.model.objects.filter(id=locked.pk), actor=actor, reason=reason, **values)
     return locked
 
 

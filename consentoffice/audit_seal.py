@@ -1,0 +1,338 @@
+"""Tamper evidence of the audit trail (監査証跡の改ざん検知): a sealed hash chain.
+
+Every history row and access-log row gets a SHA-256 of its content once it is older than
+``AUDIT_SEAL_DELAY_SECONDS`` (so a transaction still running cannot commit a row behind the seal);
+the rows are chained in time order with HMAC-SHA256 under ``AUDIT_SEAL_KEY`` (``AuditSeal``).
+``verify_audit_trail`` recomputes every row's hash and the chain and names the rows changed,
+inserted or deleted after sealing.
+
+Erasure and anonymization (APPI Art. 35, clause Art. 7) scrub history rows on purpose: they go
+through ``amend_history``, which records each sealed row's old and new hash with the reason and
+the actor (``AuditAmendment``); verification accepts a row that reached its content that way.
+Hashes are taken over decrypted values, so re-encrypting under a new key changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Model, QuerySet
+from django.utils import timezone
+
+from consentoffice.audit_selectors import tracked_models
+from consentoffice.models import AuditAmendment, AuditSeal, Heartbeat
+from members.models import AccessLog
+
+GENESIS = "0" * 64
+LOCK_NAME = "audit_seal"
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table whose rows are sealed: a history table or the access log."""
+
+    table: str
+    model: type[Model]
+    date_field: str
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.attname for f in self.model._meta.concrete_fields]
+
+    @property
+    def pk(self) -> str:
+        return self.model._meta.pk.attname
+
+
+def sources() -> list[Source]:
+    found = [Source(t.table, t.history, "history_date") for t in tracked_models()]
+    found.append(Source(AccessLog._meta.db_table, AccessLog, "at"))
+    return found
+
+
+def source_for(model: type[Model]) -> Source:
+    return next(s for s in sources() if s.model is model)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    return value
+
+
+def row_hash(table: str, values: dict[str, Any]) -> str:
+    """SHA-256 of a row's canonical JSON (table name and every column, decrypted values)."""
+    payload = json.dumps(
+        [table, {k: _plain(v) for k, v in values.items()}],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _mac(*parts: Any) -> str:
+    message = "|".join(str(p) for p in parts).encode("utf-8")
+    return hmac.new(settings.AUDIT_SEAL_KEY.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def chain_link(previous: str, *, seq: int, table: str, row_id: int, digest: str) -> str:
+    return _mac(previous, seq, table, row_id, digest)
+
+
+def amendment_mac(
+    *, table: str, row_id: int, old_hash: str, new_hash: str, actor_id: int, reason: str
+) -> str:
+    return _mac("amend", table, row_id, old_hash, new_hash, actor_id, reason)
+
+
+def _lock() -> Heartbeat:
+    """Sealing and sanctioned amendments take turns (one row lock), so neither misses the other."""
+    Heartbeat.objects.get_or_create(name=LOCK_NAME, defaults={"last_seen": timezone.now()})
+    return Heartbeat.objects.select_for_update().get(name=LOCK_NAME)
+
+
+def _hashed(source: Source, qs: QuerySet) -> Iterator[tuple[dict[str, Any], str]]:
+    for values in qs.values(*source.columns).iterator(chunk_size=CHUNK):
+        yield values, row_hash(source.table, values)
+
+
+def _sealed_up_to(source: Source) -> int:
+    """The table's highest sealed id (one probe of the (table, row_id) unique index)."""
+    return AuditSeal.objects.filter(table=source.table).aggregate(m=Max("row_id"))["m"] or 0
+
+
+# --- Sealing ---------------------------------------------------------------------------------
+
+
+def seal_audit_trail(
+    *, now: datetime | None = None, delay_seconds: int | None = None, batch_size: int | None = None
+) -> int:
+    """Seal the rows written since the last run; returns how many were sealed.
+
+    Idempotent: a second run (or a second worker, which waits for the lock) finds nothing new.
+    Per table the sealed ids stay contiguous: a run stops at a table's first row that is too recent.
+    """
+    now = now or timezone.now()
+    delay = settings.AUDIT_SEAL_DELAY_SECONDS if delay_seconds is None else delay_seconds
+    batch = batch_size or settings.AUDIT_SEAL_BATCH_SIZE
+    cutoff = now - timedelta(seconds=delay)
+    with transaction.atomic():
+        lock = _lock()
+        last = AuditSeal.objects.order_by("-seq").values_list("seq", "chain_hash").first()
+        seq, chain = last if last else (0, GENESIS)
+        candidates = []
+        for source in sources():
+            mark = _sealed_up_to(source)
+            qs = source.model.objects.filter(**{f"{source.pk}__gt": mark}).order_by(source.pk)[:batch]
+            for values, digest in _hashed(source, qs):
+                if values[source.date_field] > cutoff:
+                    break
+                candidates.append((values[source.date_field], source.table, values[source.pk], digest))
+        candidates.sort()
+        chunk: list[AuditSeal] = []
+        for _at, table, row_id, digest in candidates:
+            seq += 1
+            chain = chain_link(chain, seq=seq, table=table, row_id=row_id, digest=digest)
+            chunk.append(AuditSeal(seq=seq, table=table, row_id=row_id, row_hash=digest, chain_hash=chain))
+            if len(chunk) >= CHUNK:
+                AuditSeal.objects.bulk_create(chunk)
+                chunk.clear()
+        AuditSeal.objects.bulk_create(chunk)
+        lock.last_seen = now
+        lock.save(update_fields=["last_seen"])
+    return len(candidates)
+
+
+# --- Sanctioned amendments (erasure, anonymization) ------------------------------------------
+
+
+def amend_history(queryset: QuerySet, *, actor, reason: str, **values: Any) -> int:
+    """Update history or access-log rows on purpose and record it, so verification accepts it.
+
+    Used by ``members.services.erase_member_data`` and ``anonymize_member`` (APPI Art. 35): the
+    scrubbed rows keep their place in the chain; each amendment names the actor and the reason
+    (which carries the ticket number). Returns how many rows were updated.
+    """
+    source = source_for(queryset.model)
+    with transaction.atomic():
+        _lock()
+        ids = list(queryset.values_list("pk", flat=True))
+        if not ids:
+            return 0
+        count = source.model.objects.filter(pk__in=ids).update(**values)
+        sealed = dict(
+            AuditSeal.objects.filter(table=source.table, row_id__in=ids).values_list("row_id", "row_hash")
+        )
+        if not sealed:
+            return count
+        current = dict(sealed)
+        for row_id, new_hash in (
+            AuditAmendment.objects.filter(table=source.table, row_id__in=sealed)
+            .order_by("id")
+            .values_list("row_id", "new_hash")
+        ):
+            current[row_id] = new_hash
+        amendments = []
+        for row, digest in _hashed(source, source.model.objects.filter(pk__in=sealed).order_by(source.pk)):
+            row_id = row[source.pk]
+            if digest == current[row_id]:
+                continue
+            amendments.append(
+                AuditAmendment(
+                    table=source.table,
+                    row_id=row_id,
+                    old_hash=current[row_id],
+                    new_hash=digest,
+                    reason=reason,
+                    actor=actor,
+                    mac=amendment_mac(
+                        table=source.table,
+                        row_id=row_id,
+                        old_hash=current[row_id],
+                        new_hash=digest,
+                        actor_id=actor.pk,
+                        reason=reason,
+                    ),
+                )
+            )
+        AuditAmendment.objects.bulk_create(amendments)
+    return count
+
+
+# --- Verification ----------------------------------------------------------------------------
+
+CHANGED = "changed"
+INSERTED = "inserted"
+DELETED = "deleted"
+SEAL_BROKEN = "seal_broken"
+AMENDMENT_FORGED = "amendment_forged"
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    table: str
+    row_id: int
+    seq: int
+
+    def describe(self) -> str:
+        return f"{self.kind}: {self.table} id={self.row_id} (seal #{self.seq})"
+
+
+@dataclass
+class Verification:
+    checked_seals: int = 0
+    checked_rows: int = 0
+    amendments: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Problem | None:
+        return min(self.problems, key=lambda p: (p.seq, p.table, p.row_id)) if self.problems else None
+
+
+def _amendment_chains(result: Verification) -> dict[tuple[str, int], list[AuditAmendment]]:
+    chains: dict[tuple[str, int], list[AuditAmendment]] = {}
+    for amendment in AuditAmendment.objects.order_by("id").iterator(chunk_size=CHUNK):
+        result.amendments += 1
+        chains.setdefault((amendment.table, amendment.row_id), []).append(amendment)
+    return chains
+
+
+def _amended_to(chain: list[AuditAmendment], sealed: str, current: str) -> bool:
+    """An unbroken, authentic run of amendments from the sealed hash to the current one."""
+    expected = sealed
+    for amendment in chain:
+        authentic = hmac.compare_digest(
+            amendment.mac,
+            amendment_mac(
+                table=amendment.table,
+                row_id=amendment.row_id,
+                old_hash=amendment.old_hash,
+                new_hash=amendment.new_hash,
+                actor_id=amendment.actor_id,
+                reason=amendment.reason,
+            ),
+        )
+        if not authentic or amendment.old_hash != expected:
+            return False
+        expected = amendment.new_hash
+    return expected == current
+
+
+def _verify_chain(result: Verification) -> None:
+    chain, expected_seq = GENESIS, 1
+    rows = AuditSeal.objects.order_by("seq").values_list("seq", "table", "row_id", "row_hash", "chain_hash")
+    for seq, table, row_id, digest, stored in rows.iterator(chunk_size=CHUNK):
+        result.checked_seals += 1
+        chain = chain_link(chain, seq=seq, table=table, row_id=row_id, digest=digest)
+        if seq != expected_seq or not hmac.compare_digest(chain, stored):
+            result.problems.append(Problem(SEAL_BROKEN, table, row_id, seq))
+            chain = stored
+        expected_seq = seq + 1
+
+
+def _verify_table(source: Source, chains: dict, result: Verification) -> None:
+    """Merge the table's rows and its seals in id order: a seal without a row was deleted, a row
+    without a seal below the table's last sealed id was inserted, a different hash was changed."""
+    mark = _sealed_up_to(source)
+    if not mark:
+        return
+    rows = _hashed(source, source.model.objects.filter(**{f"{source.pk}__lte": mark}).order_by(source.pk))
+    seals = (
+        AuditSeal.objects.filter(table=source.table)
+        .order_by("row_id")
+        .values_list("row_id", "row_hash", "seq")
+        .iterator(chunk_size=CHUNK)
+    )
+    row, seal = next(rows, None), next(seals, None)
+    while row is not None or seal is not None:
+        row_id = row[0][source.pk] if row is not None else None
+        if seal is None:
+            break
+        if row is not None and row_id < seal[0]:
+            result.problems.append(Problem(INSERTED, source.table, row_id, seal[2]))
+            result.checked_rows += 1
+            row = next(rows, None)
+        elif row is None or row_id > seal[0]:
+            result.problems.append(Problem(DELETED, source.table, seal[0], seal[2]))
+            seal = next(seals, None)
+        else:
+            digest = row[1]
+            if digest != seal[1] and not _amended_to(chains.get((source.table, row_id), []), seal[1], digest):
+                result.problems.append(Problem(CHANGED, source.table, row_id, seal[2]))
+            result.checked_rows += 1
+            row, seal = next(rows, None), next(seals, None)
+
+
+def verify_audit_trail() -> Verification:
+    """Recompute every sealed row's hash and the whole chain; problems in chain order."""
+    result = Verification()
+    with transaction.atomic():
+        _verify_chain(result)
+        chains = _amendment_chains(result)
+        for source in sources():
+            _verify_table(source, chains, result)
+    result.problems.sort(key=lambda p: (p.seq, p.table, p.row_id))
+    return result

@@ -1,0 +1,470 @@
+"""Reads of the audit trail (監査証跡): every simple-history table and the access log as one list.
+
+Each history table is filtered first (user, member, date range, change type, reason), ordered by
+``history_date`` and cut to one page; the pages are joined with ``UNION ALL`` and cut again, so a
+page costs one query whatever the tables hold (PostgreSQL walks one index per table and stops
+after a page). Pagination is keyset on (date, model, id): nothing ever counts the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import BigIntegerField, F, Model, Q, QuerySet, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import registered_models
+
+from consentoffice import roles
+from consentoffice.crypto import EncryptedTextField, mask
+from members.models import AccessAction, AccessLog, Member
+
+PAGE_SIZE = 50
+EXPORT_CHUNK = 1000
+
+HISTORY_TYPE_LABELS = {"+": _("作成"), "~": _("変更"), "-": _("削除")}
+ACCESS_LABEL = "members.accesslog"
+
+BranchFilter = Callable[[QuerySet], QuerySet]
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One model under simple-history: its history table and how a history row names its member."""
+
+    index: int
+    label: str
+    model: type[Model]
+    history: type[Model]
+    member_path: str | None
+
+    @property
+    def verbose_name(self) -> str:
+        return str(self.model._meta.verbose_name)
+
+    @property
+    def table(self) -> str:
+        return self.history._meta.db_table
+
+    @property
+    def pk_attname(self) -> str:
+        return self.model._meta.pk.attname
+
+
+def _member_path(model: type[Model]) -> str | None:
+    """The lookup from a history row to its member: itself, ``member`` or one hop (contract, ticket)."""
+    if model is Member:
+        return "id"
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    member = fields.get("member")
+    if member is not None and member.related_model is Member:
+        return "member_id"
+    for field in model._meta.concrete_fields:
+        target = field.related_model if field.many_to_one else None
+        if target is None or target is model:
+            continue
+        hop = {f.name: f for f in target._meta.concrete_fields}.get("member")
+        if hop is not None and hop.related_model is Member:
+            return f"{field.name}__member_id"
+    return None
+
+
+@lru_cache(maxsize=1)
+def tracked_models() -> tuple[Tracked, ...]:
+    """Every model with simple-history, in label order (the order is the keyset's tie-breaker)."""
+    found = {}
+    for model in registered_models.values():
+        manager = getattr(model._meta, "simple_history_manager_attribute", None)
+        if manager is None or model._meta.proxy:
+            continue
+        found[model._meta.label_lower] = (model, getattr(model, manager).model)
+    return tuple(
+        Tracked(index=i, label=label, model=model, history=history, member_path=_member_path(model))
+        for i, (label, (model, history)) in enumerate(sorted(found.items()))
+    )
+
+
+def tracked_by_label(label: str) -> Tracked | None:
+    return next((t for t in tracked_models() if t.label == label), None)
+
+
+def access_index() -> int:
+    """The access log sorts after every history table at the same instant."""
+    return len(tracked_models())
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(t.label, t.verbose_name) for t in tracked_models()]
+
+
+# --- Keyset cursor ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    at: datetime
+    model: int
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.at.isoformat()}_{self.model}_{self.id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> Cursor | None:
+        """A cursor from the URL; anything malformed means the first page."""
+        if not text:
+            return None
+        try:
+            at, model, id_ = text.rsplit("_", 2)
+            parsed = datetime.fromisoformat(at.replace(" ", "+"))
+            if timezone.is_naive(parsed):
+                return None
+            return cls(at=parsed, model=int(model), id=int(id_))
+        except ValueError:
+            return None
+
+
+def _after(cursor: Cursor | None, index: int, date_field: str, id_field: str) -> Q:
+    """Rows of table ``index`` that come after ``cursor`` in (date, model, id) descending order."""
+    if cursor is None:
+        return Q()
+    if index < cursor.model:
+        return Q(**{f"{date_field}__lte": cursor.at})
+    if index > cursor.model:
+        return Q(**{f"{date_field}__lt": cursor.at})
+    return Q(**{f"{date_field}__lt": cursor.at}) | Q(**{date_field: cursor.at, f"{id_field}__lt": cursor.id})
+
+
+# --- Rows ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One line of the audit list or a member timeline: a history row or an access-log row."""
+
+    at: datetime
+    model_index: int
+    id: int
+    kind: str
+    user_id: int | None
+    reason: str
+    object_id: int | None
+    member_id: int | None
+    user: Any = None
+    member_no: str = ""
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(at=self.at, model=self.model_index, id=self.id)
+
+    @property
+    def is_access(self) -> bool:
+        return self.model_index == access_index()
+
+    @property
+    def tracked(self) -> Tracked | None:
+        models = tracked_models()
+        return models[self.model_index] if self.model_index < len(models) else None
+
+    @property
+    def label(self) -> str:
+        return ACCESS_LABEL if self.is_access else self.tracked.label
+
+    @property
+    def model_name(self) -> str:
+        return str(AccessLog._meta.verbose_name) if self.is_access else self.tracked.verbose_name
+
+    @property
+    def kind_label(self) -> str:
+        if self.is_access:
+            return str(AccessAction(self.kind).label) if self.kind in AccessAction.values else self.kind
+        return str(HISTORY_TYPE_LABELS.get(self.kind, self.kind))
+
+    @property
+    def user_label(self) -> str:
+        if self.user is None:
+            return str(_("（不明）"))
+        return self.user.get_full_name() or self.user.get_username()
+
+
+_COLUMNS = ("a_at", "a_model", "a_id", "a_kind", "a_user", "a_reason", "a_object", "a_member")
+
+
+def _null_id():
+    return Cast(Value(None), BigIntegerField())
+
+
+def _history_branch(tracked: Tracked, qs: QuerySet) -> QuerySet:
+    member = Cast(F(tracked.member_path), BigIntegerField()) if tracked.member_path else _null_id()
+    return qs.order_by("-history_date", "-history_id").annotate(
+        a_at=F("history_date"),
+        a_model=Value(tracked.index),
+        a_id=Cast(F("history_id"), BigIntegerField()),
+        a_kind=F("history_type"),
+        a_user=Cast(F("history_user_id"), BigIntegerField()),
+        a_reason=F("history_change_reason"),
+        a_object=Cast(F(tracked.pk_attname), BigIntegerField()),
+        a_member=member,
+    ).values_list(*_COLUMNS)
+
+
+def _access_branch(qs: QuerySet) -> QuerySet:
+    return qs.order_by("-at", "-id").annotate(
+        a_at=F("at"),
+        a_model=Value(access_index()),
+        a_id=Cast(F("id"), BigIntegerField()),
+        a_kind=F("action"),
+        a_user=Cast(F("user_id"), BigIntegerField()),
+        a_reason=F("detail"),
+        a_object=Cast(F("id"), BigIntegerField()),
+        a_member=Cast(F("member_id"), BigIntegerField()),
+    ).values_list(*_COLUMNS)
+
+
+def _merge(branches: list[QuerySet], limit: int) -> list[tuple]:
+    """``UNION ALL`` of the filtered branches, newest first, one page; each branch cut first
+    where the database allows it (PostgreSQL), so each reads at most a page from its index."""
+    if not branches:
+        return []
+    ordering = ("-a_at", "-a_model", "-a_id")
+    # Each branch keeps its own ordering on the raw columns (date, id), which its index serves
+    # as it stands; the annotations are casts that no index holds.
+    if len(branches) == 1:
+        return list(branches[0][:limit])
+    if connection.features.supports_slicing_ordering_in_compound:
+        branches = [b[:limit] for b in branches]
+    else:
+        branches = [b.order_by() for b in branches]
+    return list(branches[0].union(*branches[1:], all=True).order_by(*ordering)[:limit])
+
+
+def _rows(raw: list[tuple]) -> list[AuditRow]:
+    """Page rows with their users and member numbers: two queries whatever the page holds."""
+    rows = [AuditRow(*values) for values in raw]
+    users = get_user_model().objects.in_bulk({r.user_id for r in rows if r.user_id})
+    member_ids = {r.member_id for r in rows if r.member_id}
+    numbers = (
+        dict(Member.objects.filter(pk__in=member_ids).values_list("pk", "member_no")) if member_ids else {}
+    )
+    return [
+        AuditRow(**{**r.__dict__, "user": users.get(r.user_id), "member_no": numbers.get(r.member_id, "")})
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[AuditRow]
+    next_cursor: Cursor | None
+
+
+def _page(raw: list[tuple], limit: int) -> Page:
+    rows = _rows(raw[:limit])
+    return Page(rows=rows, next_cursor=rows[-1].cursor if len(raw) > limit and rows else None)
+
+
+def history_page(
+    *,
+    branches: Iterable[Tracked],
+    branch_filter: BranchFilter,
+    member_id: int | None = None,
+    cursor: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """One page of the history of ``branches``, each filtered by ``branch_filter`` (a FilterSet)."""
+    queries = []
+    for tracked in branches:
+        qs = tracked.history.objects.all()
+        if member_id is not None:
+            if not tracked.member_path:
+                continue
+            qs = qs.filter(**{tracked.member_path: member_id})
+        qs = branch_filter(qs).filter(_after(cursor, tracked.index, "history_date", "history_id"))
+        queries.append(_history_branch(tracked, qs))
+    return _page(_merge(queries, limit + 1), limit)
+
+
+def timeline_page(
+    member: Member,
+    *,
+    branch_filter: BranchFilter = lambda qs: qs,
+    cursor: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """One member's timeline: every history row about them and their access-log rows, newest first."""
+    queries = []
+    for tracked in tracked_models():
+        if not tracked.member_path:
+            continue
+        qs = tracked.history.objects.filter(**{tracked.member_path: member.pk})
+        qs = branch_filter(qs).filter(_after(cursor, tracked.index, "history_date", "history_id"))
+        queries.append(_history_branch(tracked, qs))
+    access = branch_filter(AccessLog.objects.filter(member_id=member.pk)).filter(
+        _after(cursor, access_index(), "at", "id")
+    )
+    queries.append(_access_branch(access))
+    return _page(_merge(queries, limit + 1), limit)
+
+
+def walk(fetch: Callable[[Cursor | None], Page]) -> Iterator[AuditRow]:
+    """Every row of a filtered view, page after page (CSV export): memory stays one page."""
+    cursor = None
+    while True:
+        page = fetch(cursor)
+        yield from page.rows
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+# --- Access log ------------------------------------------------------------------------------
+
+
+def access_log_page(qs: QuerySet, *, cursor: Cursor | None = None, limit: int = PAGE_SIZE) -> Page:
+    """One page of (filtered) access-log rows, newest first; users and members joined."""
+    qs = qs.filter(_after(cursor, access_index(), "at", "id"))
+    logs = list(qs.select_related("user", "member").order_by("-at", "-id")[: limit + 1])
+    rows = [
+        AuditRow(
+            at=log.at,
+            model_index=access_index(),
+            id=log.id,
+            kind=log.action,
+            user_id=log.user_id,
+            reason=log.detail,
+            object_id=log.id,
+            member_id=log.member_id,
+            user=log.user,
+            member_no=log.member.member_no if log.member else "",
+        )
+        for log in logs[:limit]
+    ]
+    return Page(rows=rows, next_cursor=rows[-1].cursor if len(logs) > limit else None)
+
+
+# --- Diff ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    label: str
+    before: str
+    after: str
+    changed: bool
+    sensitive: bool
+
+
+@dataclass(frozen=True)
+class Diff:
+    tracked: Tracked
+    row: Any
+    previous: Any
+    changes: list[FieldChange]
+    member: Member | None
+    masked: bool
+
+
+def _related_label(obj) -> str:
+    """How a referenced row is named in a diff: a member by number, a user by login name."""
+    if isinstance(obj, Member):
+        return obj.member_no
+    if isinstance(obj, get_user_model()):
+        return obj.get_username()
+    return str(obj)
+
+
+def _related_labels(fields, rows) -> dict[tuple[type, Any], str]:
+    """Names of the rows the foreign keys point at: one query per referenced model."""
+    wanted: dict[type, set] = {}
+    for field in fields:
+        if field.many_to_one and field.related_model is not None:
+            for row in rows:
+                value = getattr(row, field.attname)
+                if value is not None:
+                    wanted.setdefault(field.related_model, set()).add(value)
+    return {
+        (model, pk): f"{_related_label(obj)} (#{pk})"
+        for model, ids in wanted.items()
+        for pk, obj in model._default_manager.in_bulk(ids).items()
+    }
+
+
+def _display(field, value, related: dict | None = None) -> str:
+    if value is None or value == "":
+        return ""
+    if related is not None and field.many_to_one and field.related_model is not None:
+        return related.get((field.related_model, value), f"#{value}")
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return str(_("はい") if value else _("いいえ"))
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y年%-m月%-d日 %H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%Y年%-m月%-d日")
+    if isinstance(value, int) and not field.is_relation:
+        return f"{value:,}"
+    return str(value)
+
+
+def can_see_clear_values(viewer) -> bool:
+    """Only the privacy officer sees encrypted values in the audit trail; everyone else a mask."""
+    return viewer is not None and viewer.has_perm(roles.VIEW_AUDIT_CLEAR_VALUES)
+
+
+def history_diff(tracked: Tracked, history_id: int, *, viewer) -> Diff:
+    """A history row against the previous row of the same object: field, before, after.
+
+    Raises ``DoesNotExist`` for an unknown row. Encrypted fields are masked unless the viewer is
+    the privacy officer."""
+    history = tracked.history
+    row = history.objects.select_related("history_user").get(history_id=history_id)
+    object_id = getattr(row, tracked.pk_attname)
+    previous = (
+        history.objects.filter(**{tracked.pk_attname: object_id})
+        .filter(
+            Q(history_date__lt=row.history_date)
+            | Q(history_date=row.history_date, history_id__lt=row.history_id)
+        )
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    clear = can_see_clear_values(viewer)
+    related = _related_labels(history.tracked_fields, [r for r in (row, previous) if r is not None])
+    changes = []
+    for field in history.tracked_fields:
+        after = getattr(row, field.attname)
+        before = getattr(previous, field.attname) if previous is not None else None
+        sensitive = isinstance(field, EncryptedTextField)
+        changed = previous is None and after not in (None, "") or previous is not None and before != after
+        if sensitive and not clear:
+            shown_before, shown_after = mask(before), mask(after)
+        else:
+            shown_before, shown_after = _display(field, before, related), _display(field, after, related)
+        changes.append(
+            FieldChange(
+                name=field.name,
+                label=str(field.verbose_name),
+                before=shown_before,
+                after=shown_after,
+                changed=changed,
+                sensitive=sensitive,
+            )
+        )
+    member = None
+    if tracked.member_path:
+        member_id = history.objects.filter(history_id=history_id).values_list(tracked.member_path, flat=True)
+        member = Member.objects.filter(pk__in=member_id).first()
+    return Diff(tracked=tracked, row=row, previous=previous, changes=changes, member=member, masked=not clear)
+
+
+def member_by_no(member_no: str) -> Member | None:
+    return Member.objects.filter(member_no=member_no).first()

@@ -1,0 +1,33 @@
+"""``manage.py verify_audit``: recompute the audit trail's hash chain (consentoffice.audit_seal).
+
+Prints the first row changed, inserted or deleted after sealing (table and id) and exits with
+status 1; exits 0 when every sealed row and link is intact. Sanctioned amendments (erasure,
+anonymization) are accepted.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from consentoffice.audit_seal import verify_audit_trail
+
+
+class Command(BaseCommand):
+    help = "Verify the sealed hash chain over history and access-log rows."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--all", action="store_true", help="list every problem, not only the first")
+
+    def handle(self, *args, **options):
+        result = verify_audit_trail()
+        summary = (
+            f"seals={result.checked_seals} rows={result.checked_rows} amendments={result.amendments} "
+            f"problems={len(result.problems)}"
+        )
+        if result.ok:
+            self.stdout.write(self.style.SUCCESS(f"OK {summary}"))
+            return
+        self.stdout.write(summary)
+        for problem in result.problems if options["all"] else result.problems[:1]:
+            self.stdout.write(problem.describe())
+        raise CommandError(f"audit trail tampered: first {result.first.describe()}", returncode=1)

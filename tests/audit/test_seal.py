@@ -1,0 +1,222 @@
+"""Tamper evidence: a sealed hash chain over history and access-log rows; ``verify_audit`` names
+the first row changed, inserted or deleted after sealing, and accepts sanctioned erasures."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from consentoffice import tasks
+from consentoffice.audit_seal import (
+    CHANGED,
+    DELETED,
+    INSERTED,
+    SEAL_BROKEN,
+    seal_audit_trail,
+    verify_audit_trail,
+)
+from consentoffice.models import AuditAmendment, AuditSeal
+from members import models as m
+from members import services
+from members.models import AccessAction, AccessLog
+from tests.audit.conftest import member_with_everything
+from tests.factories import ContactRecordFactory, MemberFactory
+
+HISTORICAL_MEMBER = "members_historicalmember"
+
+
+def seal() -> int:
+    return seal_audit_trail(delay_seconds=0)
+
+
+def raw(sql: str, params=()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def first_problem():
+    result = verify_audit_trail()
+    assert not result.ok
+    return result.first
+
+
+def verify_command_fails_naming(table: str, row_id: int) -> str:
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit")
+    assert failure.value.returncode == 1
+    message = str(failure.value)
+    assert f"{table} id={row_id}" in message
+    return message
+
+
+@pytest.fixture
+def sealed(db, system):
+    member = member_with_everything(system)
+    assert seal() > 0
+    return member
+
+
+def test_a_clean_chain_verifies(sealed, capsys):
+    result = verify_audit_trail()
+    assert result.ok, [p.describe() for p in result.problems]
+    assert result.checked_rows == result.checked_seals == AuditSeal.objects.count()
+    call_command("verify_audit")
+    assert capsys.readouterr().out.startswith("OK ")
+
+
+def test_every_history_table_and_the_access_log_are_sealed(sealed):
+    tables = set(AuditSeal.objects.values_list("table", flat=True))
+    assert {
+        HISTORICAL_MEMBER,
+        "members_historicalpaymentrecord",
+        "requests_historicalticket",
+        "members_accesslog",
+    } <= tables
+
+
+def test_sealing_is_idempotent_and_later_rows_join_the_chain(sealed, operator):
+    assert seal() == 0
+    count = AuditSeal.objects.count()
+    MemberFactory()
+    services.record_access(user=operator, action="view")
+    assert seal() == 2
+    assert AuditSeal.objects.count() == count + 2
+    assert list(AuditSeal.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, count + 3))
+    assert verify_audit_trail().ok
+
+
+def test_rows_younger_than_the_delay_wait_for_the_next_run(db):
+    MemberFactory()
+    assert seal_audit_trail(delay_seconds=3600) == 0
+    assert seal_audit_trail(delay_seconds=0) == 1
+
+
+def test_a_raw_sql_update_of_a_history_row_is_named(sealed):
+    row = sealed.history.earliest()
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = %s WHERE history_id = %s", ["改ざん市", row.history_id])
+    problem = first_problem()
+    assert (problem.kind, problem.table, problem.row_id) == (CHANGED, HISTORICAL_MEMBER, row.history_id)
+    verify_command_fails_naming(HISTORICAL_MEMBER, row.history_id)
+
+
+def test_a_raw_sql_delete_of_a_history_row_is_named(sealed):
+    row = m.Contract.history.filter(member_id=sealed.pk).earliest()
+    raw("DELETE FROM members_historicalcontract WHERE history_id = %s", [row.history_id])
+    problem = first_problem()
+    assert (problem.kind, problem.table, problem.row_id) == (
+        DELETED,
+        "members_historicalcontract",
+        row.history_id,
+    )
+    verify_command_fails_naming("members_historicalcontract", row.history_id)
+
+
+def test_a_raw_sql_insert_into_the_sealed_range_is_named(db):
+    first, second = MemberFactory(), MemberFactory()
+    source, gap = first.history.get().history_id, second.history.get().history_id
+    # Leave a hole below the last sealed id (as a rolled-back transaction does on PostgreSQL).
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET history_id = %s WHERE history_id = %s", [gap + 10, gap])
+    seal()
+    columns = [f.column for f in m.Member.history.model._meta.concrete_fields if f.column != "history_id"]
+    names = ", ".join(f'"{c}"' for c in columns)
+    raw(
+        f"INSERT INTO {HISTORICAL_MEMBER} (history_id, {names}) SELECT %s, {names} FROM {HISTORICAL_MEMBER} WHERE history_id = %s",
+        [gap, source],
+    )
+    problem = first_problem()
+    assert (problem.kind, problem.table, problem.row_id) == (INSERTED, HISTORICAL_MEMBER, gap)
+    verify_command_fails_naming(HISTORICAL_MEMBER, gap)
+
+
+def test_a_changed_access_log_row_is_named(sealed):
+    log = AccessLog.objects.get(member=sealed)
+    raw("UPDATE members_accesslog SET action = %s WHERE id = %s", [AccessAction.SEARCH, log.pk])
+    problem = first_problem()
+    assert (problem.kind, problem.table, problem.row_id) == (CHANGED, "members_accesslog", log.pk)
+
+
+def test_the_first_problem_in_chain_order_is_named(sealed):
+    early, late = sealed.history.earliest(), m.Contract.history.filter(member_id=sealed.pk).earliest()
+    raw("UPDATE members_historicalcontract SET product_name = 'x' WHERE history_id = %s", [late.history_id])
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [early.history_id])
+    result = verify_audit_trail()
+    assert len(result.problems) == 2
+    assert (result.first.table, result.first.row_id) == (HISTORICAL_MEMBER, early.history_id)
+
+
+def test_rehashing_a_tampered_row_in_the_seal_table_breaks_the_chain(sealed):
+    """Without the HMAC key a forger cannot rebuild the links after a changed row."""
+    from consentoffice.audit_seal import row_hash, source_for
+
+    row = sealed.history.earliest()
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
+    source = source_for(m.Member.history.model)
+    values = m.Member.history.filter(history_id=row.history_id).values(*source.columns).get()
+    AuditSeal.objects.filter(table=HISTORICAL_MEMBER, row_id=row.history_id).update(
+        row_hash=row_hash(HISTORICAL_MEMBER, values)
+    )
+    problem = first_problem()
+    assert (problem.kind, problem.row_id) == (SEAL_BROKEN, row.history_id)
+
+
+def test_an_erasure_after_sealing_is_accepted_as_an_amendment(db, operator):
+    record = ContactRecordFactory(summary="病気の話")
+    member = record.member
+    seal()
+    erased = services.erase_member_data(
+        member, actor=operator, target="contact_records", reason="削除請求 T-9 に基づく削除"
+    )
+    assert erased == 1
+    amendments = AuditAmendment.objects.filter(table="members_historicalcontactrecord")
+    assert amendments.count() == 1  # the sealed creation row; the erasure's own row is new
+    assert {(a.actor, a.reason) for a in amendments} == {(operator, "削除請求 T-9 に基づく削除")}
+    assert not m.ContactRecord.history.filter(summary="病気の話").exists()
+    seal()
+    result = verify_audit_trail()
+    assert result.ok, [p.describe() for p in result.problems]
+    assert result.amendments == 1
+    call_command("verify_audit")
+
+
+def test_an_anonymization_after_sealing_is_accepted_and_a_later_tampering_still_named(db, operator):
+    member = MemberFactory()
+    seal()
+    services.anonymize_member(member, actor=operator, reason="保存期間経過（第7条）")
+    seal()
+    assert verify_audit_trail().ok
+    row = member.history.earliest()
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
+    problem = first_problem()
+    assert (problem.kind, problem.row_id) == (CHANGED, row.history_id)
+
+
+def test_an_amendment_written_by_hand_is_not_accepted(sealed, operator):
+    from consentoffice.audit_seal import row_hash, source_for
+
+    row = sealed.history.earliest()
+    sealed_hash = AuditSeal.objects.get(table=HISTORICAL_MEMBER, row_id=row.history_id).row_hash
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
+    source = source_for(m.Member.history.model)
+    values = m.Member.history.filter(history_id=row.history_id).values(*source.columns).get()
+    AuditAmendment.objects.create(
+        table=HISTORICAL_MEMBER,
+        row_id=row.history_id,
+        old_hash=sealed_hash,
+        new_hash=row_hash(HISTORICAL_MEMBER, values),
+        reason="偽装",
+        actor=operator,
+        mac="0" * 64,
+    )
+    assert (first_problem().kind, first_problem().row_id) == (CHANGED, row.history_id)
+
+
+def test_the_seal_is_scheduled_by_beat_and_the_task_seals(db, settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["seal-audit-trail"]
+    assert entry["task"] == "consentoffice.tasks.seal_audit_trail"
+    assert tasks.seal_audit_trail.name == entry["task"]
+    MemberFactory()
+    settings.AUDIT_SEAL_DELAY_SECONDS = 0
+    assert tasks.seal_audit_trail() == 1
+    assert tasks.seal_audit_trail() == 0
