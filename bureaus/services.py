@@ -9,19 +9,22 @@ The ``members`` app never imports this module: bureaus depends on members, not t
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import tempfile
-from array import array
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,13 +43,18 @@ from bureaus.models import (
     SubmissionBatch,
     SubmissionStatus,
 )
+from consentoffice import roles
 from consentoffice.audit import save_tracked
-from members.models import Contract, Member, PaymentRecord, ProvisionBasis, RecipientKind
-from members.services import record_provisions_bulk, require_perm
+from consentoffice.models import Notification
+from consentoffice.services import notify_roles
+from members.models import Contract, Member, PaymentRecord, ProvisionBasis, ProvisionRecord, RecipientKind
+from members.services import PROVISION_RECORD_YEARS, _add_years, record_provisions_bulk, require_perm
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 2000
+# Submissions claimed and encoded per statement when a batch file is built (see ``_claim_into``).
+CLAIM_CHUNK = 5000
 PRIVATE_STORAGE = "private"
 
 # Contract events a caller may record (the others come from inquiries, corrections, deletions).
@@ -582,35 +590,33 @@ def _build_batch(bureau: Bureau, *, actor, now: datetime) -> SubmissionBatch | N
     storage = storages[PRIVATE_STORAGE]
     saved_name = None
     try:
-        with transaction.atomic(), tempfile.TemporaryFile() as stream:
+        with transaction.atomic(), _Spool() as spool:
             batch = save_tracked(
                 SubmissionBatch(bureau=bureau, created_at=now, created_by=actor),
                 actor=actor,
                 reason=_("登録ファイルを作成"),
             )
-            ids = _write_batch_file(stream, bureau=bureau, batch=batch, now=now)
-            if not ids:
+            writer = fileformat.BatchWriter(spool.file)
+            writer.header(
+                bureau_code=bureau.code,
+                sender_code=getattr(settings, "BUREAU_SENDER_CODE", ""),
+                batch_id=batch.pk,
+                created_at=timezone.localtime(now),
+            )
+            count = _claim_into(writer, bureau=bureau, batch=batch, actor=actor)
+            if not count:
                 transaction.set_rollback(True)
                 return None
-            for start in range(0, len(ids), CHUNK_SIZE):
-                Submission.objects.filter(pk__in=ids[start : start + CHUNK_SIZE]).update(
-                    status=SubmissionStatus.BATCHED, batch=batch
-                )
-            stream.seek(0)
+            writer.trailer()
             local = timezone.localtime(now)
             saved_name = storage.save(
-                f"bureaus/{bureau.code}/{local:%Y%m%d}/{bureau.code}-{batch.pk:08d}.dat", File(stream)
+                f"bureaus/{bureau.code}/{local:%Y%m%d}/{bureau.code}-{batch.pk:08d}.dat", spool.finished()
             )
             batch.file_name = saved_name
-            batch.record_count = len(ids)
-            batch.sha256 = ids.sha256
+            batch.record_count = count
+            batch.sha256 = writer.sha256
             save_tracked(batch, actor=actor, reason=_("登録ファイルを作成"))
-            record_provisions_bulk(
-                _provision_rows(batch, provided_on=timezone.localdate(now)),
-                actor=actor,
-                reason=_("個人信用情報機関への登録（第三者提供記録）"),
-                batch_size=CHUNK_SIZE,
-            )
+            _record_provisions(batch, actor=actor, provided_on=timezone.localdate(now))
     except Exception:
         if saved_name:
             storage.delete(saved_name)
@@ -619,43 +625,245 @@ def _build_batch(bureau: Bureau, *, actor, now: datetime) -> SubmissionBatch | N
     return batch
 
 
-class _Ids(array):
-    """Submission ids of a file (8 bytes each) and the file's SHA-256."""
+class _Spool(File):
+    """The file being written, in the temporary folder; a file-system storage moves the finished
+    file into place (``temporary_file_path``) instead of copying hundreds of megabytes."""
 
-    sha256 = ""
+    def __init__(self) -> None:
+        super().__init__(tempfile.NamedTemporaryFile(prefix="bureau-", suffix=".dat", delete=False))
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+    def finished(self) -> _Spool:
+        self.file.flush()
+        self.file.seek(0)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.file.name)
 
 
-def _write_batch_file(stream: IO[bytes], *, bureau: Bureau, batch: SubmissionBatch, now: datetime) -> _Ids:
-    writer = fileformat.BatchWriter(stream)
-    writer.header(
-        bureau_code=bureau.code,
-        sender_code=getattr(settings, "BUREAU_SENDER_CODE", ""),
-        batch_id=batch.pk,
-        created_at=timezone.localtime(now),
+def _history_select(model: type[models.Model], db, *, actor, reason: str, history_type: str, at: datetime):
+    """Column list, SELECT list (over an alias ``source`` of ``model``'s columns) and parameters
+    that make one simple-history row of ``model`` per source row."""
+    history = model.history.model
+    own = {field.column for field in model._meta.concrete_fields}
+    extra = {
+        "history_date": at,
+        "history_change_reason": reason,
+        "history_type": history_type,
+        "history_user_id": actor.pk,
+    }
+    quote = db.ops.quote_name
+    columns, values, params = [], [], []
+    for field in history._meta.concrete_fields:
+        if field is history._meta.pk:
+            if not isinstance(field, models.AutoField):
+                raise ImproperlyConfigured(f"{history._meta.label}: history ids must come from the database")
+            continue
+        if field.column in extra:
+            values.append("%s")
+            params.append(extra[field.column])
+        elif field.column in own:
+            values.append(f"source.{quote(field.column)}")
+        else:
+            raise ImproperlyConfigured(f"{history._meta.label}.{field.name} has no source column")
+        columns.append(quote(field.column))
+    return ", ".join(columns), ", ".join(values), params
+
+
+def copy_to_history(
+    rows: models.QuerySet, *, actor, reason: str, history_type: str = "~", at: datetime | None = None
+) -> int:
+    """One simple-history row per row of ``rows`` (a queryset of a tracked model), copied by the
+    database in one INSERT … SELECT: what ``bulk_update_with_history`` writes, without loading a
+    single object. Returns the number of history rows."""
+    model, db = rows.model, connections[rows.db]
+    columns, values, params = _history_select(
+        model, db, actor=actor, reason=reason, history_type=history_type, at=at or timezone.now()
     )
-    ids = _Ids("q")
-    pending = (
+    attnames = [field.attname for field in model._meta.concrete_fields]
+    source, source_params = rows.order_by("pk").values(*attnames).query.sql_with_params()
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {db.ops.quote_name(model.history.model._meta.db_table)} ({columns}) "
+            f"SELECT {values} FROM ({source}) AS source",
+            [*params, *source_params],
+        )
+        return cursor.rowcount
+
+
+def _set_based() -> bool:
+    """PostgreSQL claims and records in single statements; other databases (SQLite for a laptop)
+    take the portable ORM path, which tests also run on PostgreSQL to keep both alike."""
+    return connection.vendor == "postgresql"
+
+
+def _claim_chunk(
+    *, bureau: Bureau, batch: SubmissionBatch, after: int, actor, reason: str, at: datetime
+) -> list:
+    """Claim the next ``CLAIM_CHUNK`` pending submissions of the bureau in id order: rows another
+    worker holds are skipped, not waited for; they are marked batched and get their history rows.
+    Returns the rows of their data records (``fileformat.ROW_FIELDS``)."""
+    if _set_based():
+        sql, history_params = _claim_sql(actor=actor, reason=reason, at=at)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [SubmissionStatus.BATCHED, batch.pk, bureau.pk, SubmissionStatus.PENDING, after, CLAIM_CHUNK]
+                + history_params,
+            )
+            return cursor.fetchall()
+    ids = list(
         Submission.objects.select_for_update(skip_locked=True)
-        .filter(bureau=bureau, status=SubmissionStatus.PENDING)
+        .filter(bureau=bureau, status=SubmissionStatus.PENDING, pk__gt=after)
         .order_by("pk")
-        .values_list("pk", "record_type", "event_date", "registered_until", "original_id", "payload")
+        .values_list("pk", flat=True)[:CLAIM_CHUNK]
     )
-    for pk, record_type, event_date, until, original_id, payload in pending.iterator(chunk_size=CHUNK_SIZE):
-        writer.record(
+    if not ids:
+        return []
+    Submission.objects.filter(pk__in=ids, status=SubmissionStatus.PENDING).update(
+        status=SubmissionStatus.BATCHED, batch=batch
+    )
+    claimed = Submission.objects.filter(pk__in=ids, batch=batch)
+    copy_to_history(claimed, actor=actor, reason=reason, at=at)
+    # The payload is read whole and picked apart in Python (``fileformat.payload_row``): SQLite's
+    # JSON key lookups return the text 'null' for a JSON null (a running contract's ``ended_on``).
+    rows = claimed.order_by("pk").values_list(
+        "pk", "record_type", "event_date", "registered_until", "original_id", "payload"
+    )
+    return [
+        fileformat.payload_row(
             submission_id=pk,
             record_type=record_type,
             event_date=event_date,
-            registered_until=until,
+            registered_until=registered_until,
             original_id=original_id,
             payload=payload,
         )
-        ids.append(pk)
-    ids.sha256 = writer.trailer()
-    return ids
+        for pk, record_type, event_date, registered_until, original_id, payload in rows
+    ]
+
+
+def _claim_sql(*, actor, reason: str, at: datetime) -> tuple[str, list]:
+    """PostgreSQL does a chunk in one statement, reading each row once: the UPDATE of the rows
+    locked (SKIP LOCKED) in id order returns them to the history INSERT and to the SELECT of the
+    data record values (the payload paths of ``fileformat.PAYLOAD_PATHS``)."""
+    quote = connection.ops.quote_name
+    table = quote(Submission._meta.db_table)
+    columns, values, params = _history_select(
+        Submission, connection, actor=actor, reason=reason, history_type="~", at=at
+    )
+    row = [f"source.{quote(Submission._meta.pk.column)}"]
+    row += [f"source.{quote(name)}" for name in fileformat.SUBMISSION_COLUMNS[1:]]
+    for name, path in fileformat.PAYLOAD_PATHS:
+        if not all(key.isidentifier() and key.isascii() for key in path):
+            raise ImproperlyConfigured(f"payload path of {name}")
+        literal = "'{" + ",".join(path) + "}'"
+        json_text = name in fileformat.JSON_FIELDS
+        row.append(f"(source.payload #> {literal})::text" if json_text else f"source.payload #>> {literal}")
+    sql = f"""
+        WITH source AS (
+            UPDATE {table} SET status = %s, batch_id = %s
+            WHERE id IN (
+                SELECT id FROM {table} WHERE bureau_id = %s AND status = %s AND id > %s
+                ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+            )
+            RETURNING *
+        ), history AS (
+            INSERT INTO {quote(Submission.history.model._meta.db_table)} ({columns}) SELECT {values} FROM source
+        )
+        SELECT {", ".join(row)} FROM source ORDER BY id
+    """
+    return sql, params
+
+
+def _claim_into(writer: fileformat.BatchWriter, *, bureau: Bureau, batch: SubmissionBatch, actor) -> int:
+    """Claim the bureau's pending submissions chunk by chunk and write their data records. A
+    second thread encodes one chunk while the database claims the next, so the machine's two
+    cores share the work; memory holds at most two chunks."""
+    reason = _("登録ファイル %(batch)s に収録（送信）") % {"batch": batch.pk}
+    at = timezone.now()
+    written, after, encoding = 0, 0, None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bureau-file") as encoder:
+        while True:
+            rows = _claim_chunk(bureau=bureau, batch=batch, after=after, actor=actor, reason=reason, at=at)
+            if encoding is not None:
+                written += encoding.result()
+            if not rows:
+                return written
+            after = rows[-1][0]
+            encoding = encoder.submit(writer.rows, rows)
+
+
+def _record_provisions(batch: SubmissionBatch, *, actor, provided_on: date) -> int:
+    """One provision record (第三者提供記録; APPI Art. 29, consent-based, clause Art. 3) per member
+    in the batch, with its history row: the items are the identity data and the kinds of facts
+    sent (``PROVIDED_ITEMS``, in record type order, each once). On PostgreSQL one statement
+    writes them all; elsewhere ``members.services.record_provisions_bulk`` does, in chunks."""
+    reason = _("個人信用情報機関への登録（第三者提供記録）")
+    if not _set_based():
+        return record_provisions_bulk(
+            _provision_rows(batch, provided_on=provided_on), actor=actor, reason=reason, batch_size=CHUNK_SIZE
+        )
+    types = sorted(PROVIDED_ITEMS)
+    identity = str(IDENTITY_ITEM)
+    basis = ProvisionBasis.CONSENT
+    reference = f"bureau-batch:{batch.pk}"
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH kinds AS (
+                SELECT DISTINCT member_id, record_type FROM {quote(Submission._meta.db_table)}
+                WHERE batch_id = %(batch)s
+            ), items AS (
+                SELECT kinds.member_id, k.item, min(k.position) AS position
+                FROM kinds LEFT JOIN unnest(%(types)s::text[], %(items)s::text[]) WITH ORDINALITY
+                    AS k(record_type, item, position) ON k.record_type = kinds.record_type
+                GROUP BY kinds.member_id, k.item
+            ), created AS (
+                INSERT INTO {quote(ProvisionRecord._meta.db_table)} (
+                    member_id, recipient_kind, recipient, items, provided_on, basis, consent_recorded,
+                    kept_until, reference)
+                SELECT member_id, %(recipient_kind)s, %(recipient)s,
+                       jsonb_build_array(%(identity)s::text) || COALESCE(
+                           jsonb_agg(item ORDER BY position) FILTER (WHERE item <> %(identity)s), '[]'::jsonb),
+                       %(provided_on)s, %(basis)s, %(consent_recorded)s, %(kept_until)s, %(reference)s
+                FROM items GROUP BY member_id ORDER BY member_id
+                RETURNING id
+            )
+            SELECT count(*), min(id), max(id) FROM created
+            """,
+            {
+                "batch": batch.pk,
+                "types": types,
+                "items": [str(PROVIDED_ITEMS[record_type]) for record_type in types],
+                "identity": identity,
+                "recipient_kind": RecipientKind.BUREAU,
+                "recipient": batch.bureau.name,
+                "provided_on": provided_on,
+                "basis": basis,
+                "consent_recorded": True,
+                "kept_until": _add_years(provided_on, PROVISION_RECORD_YEARS[basis]),
+                "reference": reference,
+            },
+        )
+        created, first, last = cursor.fetchone()
+    if created:
+        copy_to_history(
+            ProvisionRecord.objects.filter(pk__gte=first, pk__lte=last, reference=reference),
+            actor=actor,
+            reason=reason,
+            history_type="+",
+        )
+    return created
 
 
 def _provision_rows(batch: SubmissionBatch, *, provided_on: date) -> Iterator[dict[str, Any]]:
-    """One provision record per member in the batch (APPI Art. 29: consent-based, clause Art. 3)."""
     rows = (
         Submission.objects.filter(batch=batch)
         .order_by("member_id", "record_type")
@@ -719,11 +927,30 @@ def import_response(*, actor, batch: SubmissionBatch, stream: IO[bytes]) -> Subm
         batch.rejected_count = counts.exclude(
             Q(response_code="") | Q(response_code=fileformat.ACCEPTED)
         ).count()
-        if batch.status != BatchStatus.ANSWERED:
+        first_answer = batch.status != BatchStatus.ANSWERED
+        if first_answer:
             batch.status = BatchStatus.ANSWERED
             batch.answered_at = answered_at
         save_tracked(batch, actor=actor, reason=_("登録結果ファイルを取り込み"))
+        if first_answer and batch.rejected_count:
+            _notify_rejects(batch)
     return batch
+
+
+def _notify_rejects(batch: SubmissionBatch) -> None:
+    """Operators fix rejected records and resubmit them: each sees one notice per answered file."""
+    notify_roles(
+        kind=Notification.Kind.BUREAU_REJECT,
+        title=_("信用情報機関の返却: %(bureau)s 登録ファイル %(batch)s で %(count)d件")
+        % {
+            "bureau": batch.bureau.code,
+            "batch": str(batch),
+            "count": batch.rejected_count,
+        },
+        url=reverse("admin:bureaus_submission_changelist")
+        + f"?status__exact={SubmissionStatus.REJECTED}&bureau__id__exact={batch.bureau_id}",
+        role_names=(roles.OPERATOR, roles.SUPERVISOR),
+    )
 
 
 def _apply_results(batch: SubmissionBatch, results: dict[int, str], *, actor, answered_at: datetime) -> None:
