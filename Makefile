@@ -24,6 +24,14 @@ migrate: venv
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# Performance figures on the data set in DATABASE_URL (PostgreSQL; see BENCHMARKS.md):
+#   DATABASE_URL=postgres://… make bench BENCH_MEMBERS=1000000   (adds that many bulk members first)
+BENCH_MEMBERS ?= 0
+bench: venv
+	@if [ "$(BENCH_MEMBERS)" != "0" ]; then $(BIN)/python manage.py migrate --noinput && \
+		$(BIN)/python manage.py seed_bulk --members $(BENCH_MEMBERS) --append; fi
+	$(BIN)/python manage.py bench $(BENCH_ARGS)
+
 run: seed
 	$(BIN)/python manage.py serve
 
@@ -34,9 +42,12 @@ lint: venv
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Collect the msgids into locale/{ja,en}/LC_MESSAGES/django.po, then compile the .mo files
+# (both committed). How to translate: docs/translations.md.
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=var --ignore=node_modules --ignore=staticfiles --ignore=test-artifacts
 messages: venv
-	$(BIN)/python manage.py makemessages -l ja -l en --ignore=.venv --ignore=tests
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py makemessages -l ja -l en --no-obsolete --add-location=file $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compilemessages $(MESSAGES_IGNORE)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var

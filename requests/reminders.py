@@ -8,6 +8,7 @@ holds a lock row, and the unique constraint on ``Reminder`` backs it.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,10 +16,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import get_connection, send_mass_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from consentoffice import roles
 from consentoffice.audit import system_user
@@ -84,13 +85,17 @@ def send_deadline_reminders(*, now=None) -> ReminderRun:
                 sent_on=today, ticket__in=open_requests.filter(due_at__lte=soon)
             ).values_list("ticket_id", "kind")
         )
-        reminders: list[Reminder] = []
-        notifications: list[Notification] = []
+        reminder_rows: list[tuple] = []
+        notification_rows: list[tuple] = []
         mail: dict[int, list[str]] = defaultdict(list)
         escalate_ids: list[int] = []
+        due_texts: dict = {}
         for ticket_id, number, due, assignee_id, escalated_at in candidates.iterator(chunk_size=BATCH):
             overdue = now > due
-            due_text = timezone.localtime(due).strftime("%Y-%m-%d")
+            due_day = timezone.localtime(due).date()
+            due_text = due_texts.get(due_day)
+            if due_text is None:
+                due_text = due_texts[due_day] = date_format(due_day, "DATE_FORMAT")
             wanted: list[tuple[str, list[int], str]] = []
             if overdue:
                 owners = [assignee_id] if assignee_id else []
@@ -122,34 +127,96 @@ def send_deadline_reminders(*, now=None) -> ReminderRun:
             for kind, recipients, title in wanted:
                 if (ticket_id, kind) in already:
                     continue
-                reminders.append(
-                    Reminder(
-                        ticket_id=ticket_id, kind=kind, sent_on=today, sent_at=now, recipients=recipients
-                    )
-                )
+                reminder_rows.append((ticket_id, str(kind), today, now, recipients))
                 url = f"/admin/requests/ticket/{ticket_id}/change/"
+                notification_kind = str(KIND_TO_NOTIFICATION[kind])
                 for user_id in recipients:
-                    notifications.append(
-                        Notification(user_id=user_id, kind=KIND_TO_NOTIFICATION[kind], title=title, url=url)
-                    )
+                    notification_rows.append((user_id, notification_kind, title, url, now))
                     mail[user_id].append(title)
                 run.created[kind] += 1
-        Reminder.objects.bulk_create(reminders, batch_size=BATCH)
-        Notification.objects.bulk_create(notifications, batch_size=BATCH)
+        _insert(Reminder, ("ticket_id", "kind", "sent_on", "sent_at", "recipients"), reminder_rows)
+        _insert(Notification, ("user_id", "kind", "title", "url", "created_at"), notification_rows)
         if escalate_ids:
-            escalated = list(Ticket.objects.filter(pk__in=escalate_ids, escalated_at__isnull=True))
-            for ticket in escalated:
-                ticket.escalated_at = now
-            bulk_update_with_history(
-                escalated,
-                Ticket,
-                ["escalated_at"],
-                batch_size=BATCH,
-                default_user=system_user(),
-                default_change_reason=_("期限超過のためエスカレーション"),
-            )
+            _escalate(escalate_ids, now=now, actor=system_user(), reason=_("期限超過のためエスカレーション"))
         transaction.on_commit(lambda: _send_mail(mail, run))
     return run
+
+
+def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
+    """Many rows at once: COPY on PostgreSQL (a run over 100,000 open tickets writes hundreds of
+    thousands of notifications; per-row ORM preparation dominated the run), bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(
+            [model(**dict(zip(fields, row, strict=True))) for row in rows], batch_size=BATCH
+        )
+        return
+    json_columns = {
+        n
+        for n, name in enumerate(fields)
+        if model._meta.get_field(name.removesuffix("_id")).get_internal_type() == "JSONField"
+    }
+    columns = ", ".join(
+        connection.ops.quote_name(model._meta.get_field(name.removesuffix("_id")).column) for name in fields
+    )
+    lines = []
+    for row in rows:
+        values = (json.dumps(v) if n in json_columns else v for n, v in enumerate(row))
+        lines.append("\t".join(_copy_text(v) for v in values) + "\n")
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for start in range(0, len(lines), 10_000):
+            copy.write("".join(lines[start : start + 10_000]))
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One value in COPY's text format (NULL as \\N, special characters escaped)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _escalate(ticket_ids: list[int], *, now, actor, reason: str) -> None:
+    """Mark tickets escalated and write their history rows (simple-history's columns: the ticket's
+    fields plus date, type ``~``, user and reason) with one UPDATE and one INSERT … SELECT per
+    chunk, instead of a CASE-per-row bulk update and one history object per ticket."""
+    history_model = Ticket.history.model
+    tracked = [f.column for f in Ticket._meta.concrete_fields]
+    history_columns = {f.column for f in history_model._meta.concrete_fields}
+    copied = [c for c in tracked if c in history_columns]
+    qn = connection.ops.quote_name
+    insert = (
+        f"INSERT INTO {qn(history_model._meta.db_table)} "
+        f"({', '.join(qn(c) for c in copied)}, history_date, history_change_reason, history_type, history_user_id) "
+        f"SELECT {', '.join(qn(c) for c in copied)}, %s, %s, '~', %s FROM {qn(Ticket._meta.db_table)} "
+        "WHERE id {ids}"
+    )
+    for start in range(0, len(ticket_ids), BATCH):
+        chunk = ticket_ids[start : start + BATCH]
+        changed = list(
+            Ticket.objects.filter(pk__in=chunk, escalated_at__isnull=True).values_list("pk", flat=True)
+        )
+        if not changed:
+            continue
+        Ticket.objects.filter(pk__in=changed).update(escalated_at=now)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(insert.format(ids="= ANY(%s)"), [timezone.now(), reason, actor.pk, changed])
+            else:
+                ids = "IN ({})".format(", ".join(["%s"] * len(changed)))
+                cursor.execute(insert.format(ids=ids), [timezone.now(), reason, actor.pk, *changed])
 
 
 def _send_mail(mail: dict[int, list[str]], run: ReminderRun) -> None:
