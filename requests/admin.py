@@ -22,11 +22,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consentoffice import roles
+from consentoffice.admin import CheckedAutocompleteMixin
 from requests import forms, rules, selectors, services
 from requests.models import CorrectionItem, DeletionItem, Reminder, Ticket
 from requests.timeline import ticket_timeline
@@ -76,7 +78,7 @@ def remaining_label(ticket: Ticket, now) -> str:
 
 def due_badge(ticket: Ticket, now) -> str:
     state = ticket.due_state(now)
-    when = timezone.localtime(ticket.due_at).strftime("%Y-%m-%d")
+    when = date_format(timezone.localtime(ticket.due_at), "DATE_FORMAT")
     label = remaining_label(ticket, now)
     return format_html(
         '<span class="due-badge {}" title="{}">{}{}</span>',
@@ -443,7 +445,7 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "kind",

@@ -1,0 +1,65 @@
+"""Reads for the operator home (業務ホーム): the user's tickets, unassigned ones, notifications, alerts.
+
+Every list is cut to ``HOME_LIST_LIMIT`` rows and counted by one aggregate, so the page costs the
+same queries however many tickets are open; the full lists are the admin queues.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from bureaus.models import Submission, SubmissionStatus
+from consentoffice.models import Notification
+from members.models import PartnerSyncEvent, SyncDirection, SyncStatus
+from requests import rules
+from requests.models import Ticket
+from requests.selectors import due_filter, operator_queue
+
+HOME_LIST_LIMIT = 15
+NOTIFICATION_LIMIT = 10
+
+
+def my_tickets(user) -> list[Ticket]:
+    """The user's open tickets, the nearest legal deadline first."""
+    return list(operator_queue(user, scope="mine")[:HOME_LIST_LIMIT])
+
+
+def unassigned_tickets(user) -> list[Ticket]:
+    """Open tickets nobody has taken yet, the nearest legal deadline first."""
+    return list(operator_queue(user, scope="unassigned")[:HOME_LIST_LIMIT])
+
+
+def ticket_counts(user, *, now: datetime | None = None) -> dict[str, int]:
+    """How many open tickets are the user's (and of those overdue / due soon), and unassigned."""
+    now = now or timezone.now()
+    mine = Q(assignee=user)
+    unassigned = Q(assignee__isnull=True)
+    return Ticket.objects.filter(status__in=rules.OPEN_STATUSES).aggregate(
+        mine=Count("pk", filter=mine),
+        mine_overdue=Count("pk", filter=mine & due_filter("overdue", now)),
+        mine_due_soon=Count("pk", filter=mine & due_filter("due_soon", now)),
+        unassigned=Count("pk", filter=unassigned),
+        unassigned_overdue=Count("pk", filter=unassigned & due_filter("overdue", now)),
+    )
+
+
+def unread_notifications(user) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user, read_at__isnull=True).order_by("-created_at", "-id")
+
+
+def system_alerts(user) -> dict[str, int | None]:
+    """Open bureau rejects and dead partner-sync events, for the users whose work they are.
+
+    ``None`` where the user may not see that list (operators do not see partner-sync events).
+    """
+    alerts: dict[str, int | None] = {"bureau_rejects": None, "sync_dead": None}
+    if user.has_perm("bureaus.view_submission"):
+        alerts["bureau_rejects"] = Submission.objects.filter(status=SubmissionStatus.REJECTED).count()
+    if user.has_perm("members.view_partnersyncevent"):
+        alerts["sync_dead"] = PartnerSyncEvent.objects.filter(
+            status=SyncStatus.DEAD, direction=SyncDirection.OUTBOUND
+        ).count()
+    return alerts

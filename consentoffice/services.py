@@ -1,0 +1,39 @@
+"""Writes of the back-office's own operational state (notifications)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from consentoffice.models import Notification
+
+
+def mark_notifications_read(*, actor, ids: Iterable[int] | None = None) -> int:
+    """Mark the actor's unread notifications read (all of them, or those in ``ids``).
+
+    Only the actor's own notifications are touched, whatever ids are sent. Returns how many changed.
+    """
+    with transaction.atomic():
+        unread = Notification.objects.filter(user=actor, read_at__isnull=True)
+        if ids is not None:
+            unread = unread.filter(pk__in=list(ids))
+        return unread.update(read_at=timezone.now())
+
+
+def notify_roles(*, kind: str, title: str, role_names: Iterable[str], url: str = "") -> int:
+    """One notification for every active user holding any of ``role_names`` (the home page lists them).
+
+    Titles carry counts, numbers and links only, never personal data. Returns how many were created.
+    """
+    user_ids = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=list(role_names))
+        .distinct()
+        .values_list("id", flat=True)
+    )
+    rows = [Notification(user_id=user_id, kind=kind, title=str(title)[:200], url=url) for user_id in user_ids]
+    Notification.objects.bulk_create(rows)
+    return len(rows)
