@@ -7,12 +7,15 @@ deleted from the admin, and nothing of the audit trail can be edited there.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 admin.site.site_header = _("consentoffice インフォメーションセンター")
 admin.site.site_title = _("consentoffice")
 admin.site.index_title = _("業務メニュー")
+# The header links to the operator home (業務ホーム) itself; no separate "view site" link.
+admin.site.site_url = None
 
 
 class ServiceRefused(Exception):
@@ -33,6 +36,32 @@ def add_validation_error(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+class CheckedAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget, re-shown after an error, looks up the posted ids as they came;
+    an id that is not a valid key (``":"``) would fail in the database. Only valid keys are looked
+    up: the form field itself still reports the bad choice as an error."""
+
+    def optgroups(self, name, value, attr=None):
+        key = self.field.target_field
+        valid = []
+        for item in value:
+            try:
+                key.to_python(item)
+            except ValidationError:
+                continue
+            valid.append(item)
+        return super().optgroups(name, valid, attr)
+
+
+class CheckedAutocompleteMixin:
+    """Autocomplete fields use ``CheckedAutocompleteSelect``."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = CheckedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 class NoDeleteMixin:
     """Nothing is deleted from the back-office: records are ended, erased or anonymized by services."""
 
@@ -50,7 +79,7 @@ class ReadOnlyMixin(NoDeleteMixin):
         return False
 
 
-class ServiceModelAdmin(NoDeleteMixin, admin.ModelAdmin):
+class ServiceModelAdmin(CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin):
     """A ModelAdmin whose writes go through a service.
 
     Subclasses implement ``perform_save(request, obj, form, change)`` and call the service there.

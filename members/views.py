@@ -17,7 +17,7 @@ def member_changes(request, code: str):
     if affiliate is None:
         return JsonResponse({"error": "unknown_affiliate"}, status=404)
     declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > partner_sync.MAX_BODY_BYTES:
+    if not (declared.isascii() and declared.isdigit()) or int(declared) > partner_sync.MAX_BODY_BYTES:
         return JsonResponse({"error": "too_large"}, status=413)
     try:
         member = partner_sync.apply_inbound(

@@ -13,8 +13,11 @@ os.environ.setdefault("CONSENTOFFICE_VAR_DIR", os.path.join(os.path.dirname(__fi
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client as DjangoClient
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# Roles whose users log in with a TOTP code after the password (consentoffice.twofactor).
+OTP_ROLES = ("supervisor", "privacy_officer")
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -90,12 +93,101 @@ def redis_available():
     return redis_url()
 
 
+TEST_PASSWORD = "pw-for-tests-only-123"  # passes AUTH_PASSWORD_VALIDATORS (tests/security)
+
+
+def totp_token(device) -> str:
+    """The code an authenticator app would show now for ``device`` (a real TOTPDevice).
+
+    django-otp accepts each time step once; when this step's code was already used (two logins
+    within 30 seconds), the next step's code is given, which the device's tolerance accepts."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if totp.t() <= device.last_t:
+        totp.time += (device.last_t + 1 - totp.t()) * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+class Client(DjangoClient):
+    """The test client; ``force_login`` of a user who holds a confirmed TOTP device also marks
+    the session verified with that device, as the second-factor page would after a right code.
+
+    The rule itself stays on: a supervisor without a device, or logged in with
+    ``force_login(user, otp=False)``, is sent to the code page like anyone else. ``login_as``
+    goes through the real pages (password, then a real code)."""
+
+    def force_login(self, user, backend=None, *, otp: bool = True):
+        super().force_login(user, backend)
+        if otp:
+            from django_otp import DEVICE_ID_SESSION_KEY
+
+            from consentoffice.twofactor import confirmed_device
+
+            device = confirmed_device(user)
+            if device is not None:
+                session = self.session
+                session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+                session.save()
+
+    def login(self, **credentials):
+        """Like Django's, with a request for django-axes (it refuses to judge a login without)."""
+        from django.contrib.auth import authenticate
+        from django.test import RequestFactory
+
+        user = authenticate(RequestFactory().post("/admin/login/"), **credentials)
+        if user is None:
+            return False
+        self.force_login(user)
+        return True
+
+
+@pytest.fixture
+def client():
+    return Client()
+
+
+def login_as(client, user, password: str = TEST_PASSWORD, *, next_url: str = "/admin/"):
+    """Log ``user`` in through the real pages: the admin login form, then (for roles that need
+    it) the second-factor page with a code computed from the user's own device key. Returns the
+    last response (a redirect to ``next_url`` when everything passed)."""
+    from consentoffice.twofactor import confirmed_device
+
+    response = client.post(
+        "/admin/login/", {"username": user.get_username(), "password": password, "next": next_url}
+    )
+    if response.status_code != 302:
+        return response
+    landing = client.get(response["Location"])
+    if landing.status_code != 302 or not landing["Location"].startswith("/account/otp/"):
+        return response
+    device = confirmed_device(user)
+    assert device is not None, f"{user.get_username()} has no confirmed TOTP device"
+    return client.post("/account/otp/", {"otp_token": totp_token(device), "next": next_url})
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def _user(django_user_model, username: str, role: str | None):
     user = django_user_model.objects.create_user(
-        username=username, password="pw-for-tests-only-123", is_staff=role is not None
+        username=username, password=TEST_PASSWORD, is_staff=role is not None
     )
     if role:
         user.groups.add(Group.objects.get(name=role))
+    if role in OTP_ROLES:
+        from consentoffice.twofactor import create_confirmed_device
+
+        create_confirmed_device(user, name="テスト用")
     return django_user_model.objects.get(pk=user.pk)  # fresh permission cache
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_service
+from tests.conftest import need_service, totp_token
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # between browser steps are plain synchronous calls in that same thread.
@@ -76,8 +76,38 @@ def shot(page, request):
 
 
 def login(page, username: str, password: str = "pw-for-tests-only-123") -> None:
+    """Log in as a person would: password, then for supervisors and the privacy officer the
+    six-digit code of their authenticator app (computed here from the device's key), or on a
+    first login the setup page's secret."""
     page.goto("/admin/login/")
     page.get_by_label("ユーザー名").fill(username)
     page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_load_state("networkidle")
+    if "/account/otp/setup/" in page.url:
+        secret = page.locator("#otp-secret").inner_text().replace(" ", "")
+        page.get_by_label("確認コード（6桁）").fill(_token_from_secret(secret))
+        page.get_by_role("button", name="設定を完了する").click()
+        page.wait_for_load_state("networkidle")
+    elif "/account/otp/" in page.url:
+        from django.contrib.auth import get_user_model
+
+        from consentoffice.twofactor import confirmed_device
+
+        user = get_user_model().objects.get(username=username)
+        page.get_by_label("確認コード（6桁）").fill(totp_token(confirmed_device(user)))
+        page.get_by_role("button", name="確認").click()
+        page.wait_for_load_state("networkidle")
+
+
+def _token_from_secret(secret: str) -> str:
+    """What an authenticator app shows for a secret typed in from the setup page."""
+    import time
+    from base64 import b32decode
+
+    from django_otp.oath import TOTP
+
+    key = b32decode(secret + "=" * (-len(secret) % 8))
+    totp = TOTP(key)
+    totp.time = time.time()
+    return f"{totp.token():06d}"

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from requests import rules, services
 from requests.models import CorrectionItem, Ticket
+from tests.conftest import Client  # force_login also passes the second factor
 from tests.factories import MemberFactory
 from tests.requests import open_request, verified_request
 

@@ -1,0 +1,99 @@
+"""Response headers Django's SecurityMiddleware and django-csp do not set.
+
+- ``Permissions-Policy``: the back-office needs no camera, microphone, location, payment or
+  other powerful browser feature; a script that got in could not ask for them either.
+- ``Cross-Origin-Resource-Policy``: other sites cannot embed our responses (PDFs, CSV, JSON).
+- ``Cache-Control: no-store`` on every response to a logged-in user unless a view set its own:
+  pages with members' data must not stay in a shared or browser cache after logout.
+
+The Content-Security-Policy itself is configured in settings (``CONTENT_SECURITY_POLICY``).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
+
+# Features denied to every origin (an empty allow-list), one entry per feature.
+PERMISSIONS_POLICY: tuple[str, ...] = (
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+)
+PERMISSIONS_POLICY_HEADER = ", ".join(f"{feature}=()" for feature in PERMISSIONS_POLICY)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY_HEADER)
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store, private"
+        return response
+
+
+# The longest user name Django's user model holds; axes records attempted names in a column of
+# 255, so a longer typed name is cut here rather than failing the login page with a 500.
+USERNAME_MAX_LENGTH = 150
+
+
+def axes_username(request, credentials: dict | None = None) -> str | None:
+    """The user name axes counts failures for (``AXES_USERNAME_CALLABLE``)."""
+    source = credentials if credentials else getattr(request, "POST", {})
+    username = source.get("username") if source else None
+    if username is None:
+        return None
+    return str(username).replace("\x00", "")[:USERNAME_MAX_LENGTH]
+
+
+class RefuseNulMiddleware:
+    """400 for a NUL character in the query string or a submitted form.
+
+    No field of the back-office accepts NUL, and PostgreSQL text cannot store or compare it: left
+    alone, it reaches a filter or a save and fails there as a server error. Views exempt from CSRF
+    (the inbound partner endpoint) read their raw body themselves and refuse NUL in their own
+    parser, so their form data is never parsed here."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if _has_nul(request.GET):
+            return _refused()
+        if (
+            request.method == "POST"
+            and not getattr(view_func, "csrf_exempt", False)
+            and _has_nul(request.POST)
+        ):
+            return _refused()
+        return None
+
+
+def _refused() -> HttpResponseBadRequest:
+    return HttpResponseBadRequest(_("入力に使用できない文字が含まれています。"))
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in data.getlist(key)) for key in data)
