@@ -1,11 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ConsentofficeConfig(AppConfig):
     name = "consentoffice"
-    verbose_name = _("コンセントオフィス共通")
+    verbose_name = pgettext_lazy("app", "コンセントオフィス共通")
 
     def ready(self) -> None:
         from consentoffice.roles import sync_role_permissions

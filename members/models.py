@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext, pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from consentoffice.crypto import EncryptedIntegerField, EncryptedTextField
@@ -196,8 +197,8 @@ class Member(models.Model):
     history = HistoricalRecords(excluded_fields=["search_kana", "search_name", "updated_at"])
 
     class Meta:
-        verbose_name = _("会員")
-        verbose_name_plural = _("会員")
+        verbose_name = pgettext_lazy("model", "会員")
+        verbose_name_plural = pgettext_lazy("plural", "会員")
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["email"], name="member_email_idx"),
@@ -331,8 +332,8 @@ class ConsentVersion(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("同意条項の版")
-        verbose_name_plural = _("同意条項の版")
+        verbose_name = pgettext_lazy("model", "同意条項の版")
+        verbose_name_plural = pgettext_lazy("plural", "同意条項の版")
         ordering = ["-effective_from", "-id"]
         permissions = [("publish_consentversion", _("同意条項の版を公開できる"))]
 
@@ -381,8 +382,8 @@ class Purpose(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("利用目的")
-        verbose_name_plural = _("利用目的")
+        verbose_name = pgettext_lazy("model", "利用目的")
+        verbose_name_plural = pgettext_lazy("plural", "利用目的")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -417,13 +418,13 @@ class Consent(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("同意")
-        verbose_name_plural = _("同意")
+        verbose_name = pgettext_lazy("model", "同意")
+        verbose_name_plural = pgettext_lazy("plural", "同意")
         ordering = ["member", "purpose"]
         constraints = [models.UniqueConstraint(fields=["member", "purpose"], name="consent_one_per_purpose")]
 
     def __str__(self) -> str:
-        return f"{self.purpose}: {'同意' if self.granted else '不同意'}"
+        return f"{self.purpose}: {pgettext('consent state', '同意') if self.granted else pgettext('consent state', '不同意')}"
 
     def clean(self) -> None:
         if (
@@ -458,8 +459,8 @@ class Affiliate(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("提携先")
-        verbose_name_plural = _("提携先")
+        verbose_name = pgettext_lazy("model", "提携先")
+        verbose_name_plural = pgettext_lazy("plural", "提携先")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -535,8 +536,8 @@ class Contract(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("契約")
-        verbose_name_plural = _("契約")
+        verbose_name = pgettext_lazy("model", "契約")
+        verbose_name_plural = pgettext_lazy("plural", "契約")
         ordering = ["-applied_on", "-id"]
         indexes = [
             models.Index(fields=["member", "-applied_on"], name="contract_member_idx"),
@@ -591,8 +592,8 @@ class PaymentRecord(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("支払状況")
-        verbose_name_plural = _("支払状況")
+        verbose_name = pgettext_lazy("model", "支払状況")
+        verbose_name_plural = pgettext_lazy("plural", "支払状況")
         ordering = ["contract", "-month"]
         constraints = [models.UniqueConstraint(fields=["contract", "month"], name="payment_one_per_month")]
 
@@ -614,8 +615,8 @@ class FinancialDeclaration(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("資産・収入等の申告")
-        verbose_name_plural = _("資産・収入等の申告")
+        verbose_name = pgettext_lazy("model", "資産・収入等の申告")
+        verbose_name_plural = pgettext_lazy("plural", "資産・収入等の申告")
         ordering = ["member", "-declared_on"]
 
     def __str__(self) -> str:
@@ -652,8 +653,8 @@ class ContactRecord(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("応対記録")
-        verbose_name_plural = _("応対記録")
+        verbose_name = pgettext_lazy("model", "応対記録")
+        verbose_name_plural = pgettext_lazy("plural", "応対記録")
         ordering = ["-at"]
         indexes = [models.Index(fields=["member", "-at"], name="contact_member_idx")]
 
@@ -707,8 +708,8 @@ class IdentityDocument(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("本人確認書類")
-        verbose_name_plural = _("本人確認書類")
+        verbose_name = pgettext_lazy("model", "本人確認書類")
+        verbose_name_plural = pgettext_lazy("plural", "本人確認書類")
         ordering = ["-verified_at"]
 
     def __str__(self) -> str:
@@ -751,8 +752,8 @@ class OnlineAuthEvent(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("オンライン認証記録")
-        verbose_name_plural = _("オンライン認証記録")
+        verbose_name = pgettext_lazy("model", "オンライン認証記録")
+        verbose_name_plural = pgettext_lazy("plural", "オンライン認証記録")
         ordering = ["-at"]
         indexes = [models.Index(fields=["member", "-at"], name="authevent_member_idx")]
 
@@ -778,8 +779,8 @@ class PublicRecord(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("公開情報")
-        verbose_name_plural = _("公開情報")
+        verbose_name = pgettext_lazy("model", "公開情報")
+        verbose_name_plural = pgettext_lazy("plural", "公開情報")
         ordering = ["-found_on"]
 
     def __str__(self) -> str:
@@ -820,8 +821,8 @@ class PartnerSyncEvent(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("提携先連携イベント")
-        verbose_name_plural = _("提携先連携イベント")
+        verbose_name = pgettext_lazy("model", "提携先連携イベント")
+        verbose_name_plural = pgettext_lazy("plural", "提携先連携イベント")
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="sync_due_idx"),
@@ -843,8 +844,8 @@ class Contractor(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("委託先")
-        verbose_name_plural = _("委託先")
+        verbose_name = pgettext_lazy("model", "委託先")
+        verbose_name_plural = pgettext_lazy("plural", "委託先")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -867,8 +868,8 @@ class Entrustment(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("委託記録")
-        verbose_name_plural = _("委託記録")
+        verbose_name = pgettext_lazy("model", "委託記録")
+        verbose_name_plural = pgettext_lazy("plural", "委託記録")
         ordering = ["-provided_on"]
         indexes = [models.Index(fields=["member", "-provided_on"], name="entrustment_member_idx")]
 
@@ -905,8 +906,8 @@ class ProvisionRecord(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("第三者提供記録")
-        verbose_name_plural = _("第三者提供記録")
+        verbose_name = pgettext_lazy("model", "第三者提供記録")
+        verbose_name_plural = pgettext_lazy("plural", "第三者提供記録")
         ordering = ["-provided_on", "-id"]
         indexes = [models.Index(fields=["member", "-provided_on"], name="provision_member_idx")]
 
@@ -947,8 +948,8 @@ class AccessLog(models.Model):
     detail = models.CharField(_("詳細"), max_length=300, blank=True)
 
     class Meta:
-        verbose_name = _("アクセス記録")
-        verbose_name_plural = _("アクセス記録")
+        verbose_name = pgettext_lazy("model", "アクセス記録")
+        verbose_name_plural = pgettext_lazy("plural", "アクセス記録")
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["member", "-at"], name="accesslog_member_idx"),

@@ -22,7 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from bureaus.models import Submission
 from members.models import (
@@ -214,7 +214,7 @@ def _consent_history(member: Member) -> tuple[list[str], list[list[Any]]]:
     rows = [
         [
             row.purpose.name,
-            gettext("同意") if row.granted else gettext("不同意"),
+            pgettext("consent state", "同意") if row.granted else pgettext("consent state", "不同意"),
             row.version.code,
             timezone.localtime(row.recorded_at).isoformat(timespec="seconds"),
             row.get_source_display(),

@@ -12,7 +12,7 @@ from datetime import date
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -26,6 +26,7 @@ from members.normalize import format_phone, format_postal_code
 from requests import rules
 from requests.models import CorrectionItem, DeletionItem, Ticket
 
+REQUESTER_LANGUAGE = "ja"
 FONT = "HeiseiMin-W3"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=17, wordWrap="CJK")
@@ -175,11 +176,14 @@ def _render(ticket: Ticket, paragraphs: list[str]) -> bytes:
 
 
 def disclosure_letter(ticket: Ticket, package_files: list[str]) -> bytes:
-    return _render(ticket, letter_paragraphs(ticket, package_files))
+    # Letters go to the requester: Japanese whatever language the operator reads.
+    with translation.override(REQUESTER_LANGUAGE):
+        return _render(ticket, letter_paragraphs(ticket, package_files))
 
 
 def reply_letter(ticket: Ticket) -> bytes:
-    return _render(ticket, letter_paragraphs(ticket))
+    with translation.override(REQUESTER_LANGUAGE):
+        return _render(ticket, letter_paragraphs(ticket))
 
 
 def reply_letter_filename(ticket: Ticket) -> str:

@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
@@ -48,7 +49,8 @@ class Command(BaseCommand):
             "web": [python, "manage.py", "runserver", f"{host}:{port}"],
         }
         processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
-        self.stdout.write(self.style.SUCCESS(f"http://{host}:{port}/admin/ — Ctrl-C で停止します。"))
+        url = f"http://{host}:{port}/admin/"
+        self.stdout.write(self.style.SUCCESS(gettext("%(url)s — Ctrl-C で停止します。") % {"url": url}))
         stopping = False
 
         def stop(*_args):
