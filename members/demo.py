@@ -6,7 +6,8 @@ member ``i`` always gets the same profile (Faker ``ja_JP`` and ``random`` are se
 and a member that already exists is skipped, so running the seed again changes nothing.
 
 Sections run in the order of ``SECTIONS``; each takes the ``DemoContext`` and returns how many
-rows it created. Later sections (tickets, bureau records) are added by appending to ``SECTIONS``.
+rows it created. The sections of the apps built on members (bureau records, tickets) follow in
+``consentoffice.demo``, which ``manage.py seed_demo`` runs: members imports neither app.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from faker import Faker
 
-from consentoffice import roles
+from consentoffice import roles, twofactor
 from members import services
 from members.models import (
     Affiliate,
@@ -285,6 +286,8 @@ class Login:
     role: str
     password: str
     created: bool
+    totp_secret: str = ""  # base32 key of the user's authenticator (roles with a second factor)
+    totp_uri: str = ""
 
 
 @dataclass
@@ -333,8 +336,15 @@ def seed_users(ctx: DemoContext) -> int:
         group = Group.objects.get(name=spec.role)
         if not user.groups.filter(pk=group.pk).exists():
             user.groups.add(group)
-        ctx.users[spec.username] = User.objects.get(pk=user.pk)  # fresh permission cache
-        ctx.logins.append(Login(spec.username, spec.role, ctx.password, created))
+        user = User.objects.get(pk=user.pk)  # fresh permission cache
+        ctx.users[spec.username] = user
+        login = Login(spec.username, spec.role, ctx.password, created)
+        if twofactor.needs_otp(user):
+            # Development only: a ready authenticator key, printed so `make run` users can log in.
+            device = twofactor.confirmed_device(user) or twofactor.create_confirmed_device(user)
+            login.totp_secret = twofactor.secret_text(device)
+            login.totp_uri = device.config_url
+        ctx.logins.append(login)
     return created_count
 
 

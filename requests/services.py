@@ -486,7 +486,20 @@ def send_back(ticket: Ticket, *, actor, reason: str, expected_version: int | Non
     return _refresh(ticket, saved)
 
 
-def approve(ticket: Ticket, *, actor, expected_version: int | None = None) -> Ticket:
+def _closing_time(ticket: Ticket, closed_at: datetime | None) -> datetime:
+    """Now, or the moment a ticket closed on paper when it is entered afterwards (demo data,
+    records carried over): never in the future and never before the ticket was received."""
+    now = timezone.now()
+    if closed_at is None:
+        return now
+    if closed_at > now + timedelta(minutes=5) or closed_at < ticket.received_at:
+        raise ValidationError({"closed_at": _("完了日時は受付日時から現在までの間で指定してください。")})
+    return closed_at
+
+
+def approve(
+    ticket: Ticket, *, actor, expected_version: int | None = None, closed_at: datetime | None = None
+) -> Ticket:
     """Four eyes: a supervisor who did not prepare the outcome approves it, and it takes effect."""
     member_services.require_perm(actor, roles.APPROVE_TICKET)
     with transaction.atomic():
@@ -495,9 +508,9 @@ def approve(ticket: Ticket, *, actor, expected_version: int | None = None) -> Ti
             raise PermissionDenied(
                 _("起案者本人は承認できません（二者確認）。別の責任者が承認してください。")
             )
+        now = _closing_time(locked, closed_at)
         if locked.outcome in (Outcome.FULFILLED, Outcome.PARTLY):
             APPROVAL_EFFECTS.get(locked.kind, _no_effect)(locked, actor)
-        now = timezone.now()
         locked.approver = actor
         locked.approved_at = now
         locked.closed_at = now
@@ -505,7 +518,14 @@ def approve(ticket: Ticket, *, actor, expected_version: int | None = None) -> Ti
     return _refresh(ticket, saved)
 
 
-def close_ticket(ticket: Ticket, *, actor, note: str = "", expected_version: int | None = None) -> Ticket:
+def close_ticket(
+    ticket: Ticket,
+    *,
+    actor,
+    note: str = "",
+    expected_version: int | None = None,
+    closed_at: datetime | None = None,
+) -> Ticket:
     """Inquiries and opinions (clause Art. 6) close without approval."""
     _require_staff(actor)
     with transaction.atomic():
@@ -514,7 +534,7 @@ def close_ticket(ticket: Ticket, *, actor, note: str = "", expected_version: int
             raise ValidationError(_("請求は承認を経て完了します。承認を依頼してください。"))
         if locked.on_hold:  # a closed ticket is no longer waiting: the hold ends with it
             _end_hold(locked)
-        locked.closed_at = timezone.now()
+        locked.closed_at = _closing_time(locked, closed_at)
         saved = _save(locked, actor=actor, reason=note.strip() or _("完了"), action="close_ticket")
     return _refresh(ticket, saved)
 

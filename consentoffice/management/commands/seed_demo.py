@@ -1,4 +1,7 @@
-"""``manage.py seed_demo``: idempotent demo data and one login per role (development only)."""
+"""``manage.py seed_demo``: idempotent demo data and one login per role (development only).
+
+It lives in the project package because it seeds every app (``consentoffice.demo``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from django.utils.translation import gettext as _
 
+from consentoffice import demo as full_demo
 from members import demo
 
 
@@ -25,7 +29,8 @@ def _pad(text: str, width: int) -> str:
 
 class Command(BaseCommand):
     help = _(
-        "デモデータ（会員・契約・同意・提携カード・委託先）とロールごとのデモ用ユーザーを作成します。"
+        "デモデータ（会員・契約・同意・提携カード・委託先・受付票・信用情報機関の記録）と"
+        "ロールごとのデモ用ユーザーを作成します。"
         "何度実行しても結果は同じです。本番環境では実行できません。"
     )
 
@@ -50,7 +55,7 @@ class Command(BaseCommand):
         try:
             # The debug SQL log would take a sixth of the time of thousands of small writes.
             with override_settings(DEBUG=False):
-                ctx, created = demo.seed(member_count=members, password=password)
+                ctx, created = full_demo.seed(member_count=members, password=password)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         elapsed = time.monotonic() - started
@@ -87,3 +92,16 @@ class Command(BaseCommand):
                 _("既存のユーザーのパスワードは変更していません / Existing users keep their password.")
             )
         self.stdout.write(_("ログイン画面 / Login: /admin/login/"))
+        with_otp = [login for login in logins if login.totp_secret]
+        if with_otp:
+            self.stdout.write("")
+            self.stdout.write(
+                _(
+                    "二段階認証 / Two-factor (TOTP): 次の秘密鍵を認証アプリに登録し、"
+                    "パスワードの後に6桁のコードを入力してください（開発環境専用 / development only）。"
+                )
+            )
+            for login in with_otp:
+                self.stdout.write(f"  {login.username}: {login.totp_secret}")
+                self.stdout.write(f"    {login.totp_uri}")
+            self.stdout.write(_("認証アプリがない場合 / Without an app: manage.py totp_code <username>"))
