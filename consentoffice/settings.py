@@ -11,6 +11,9 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
+from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -63,6 +66,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "consentoffice",
     "members",
     "requests",
@@ -71,15 +78,26 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "consentoffice.security.SecurityHeadersMiddleware",
+    # Before sessions and the database: a throttled request costs one cache hit (429 pages still
+    # get the headers above).
+    "consentoffice.ratelimit.RateLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # LocaleMiddleware that ignores Accept-Language: Japanese until the operator chooses English.
+    "consentoffice.i18n.ChosenLanguageMiddleware",
+    "consentoffice.security.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "consentoffice.twofactor.RequireOTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "consentoffice.urls"
@@ -124,8 +142,57 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes checks every login attempt first; ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout: 5 wrong passwords for one username from one address lock that pair for 30 minutes
+# (an attacker cannot lock a colleague out from elsewhere); a success resets the count.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "consentoffice.security.axes_username"
+AXES_LOCKOUT_CALLABLE = "consentoffice.account_views.lockout"
+AXES_HTTP_RESPONSE_CODE = 429
+# The client address is REMOTE_ADDR only: a client-sent X-Forwarded-For must not choose it
+# (behind a proxy, let the proxy set REMOTE_ADDR). Same rule as consentoffice.ratelimit.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_COOLOFF_MESSAGE = _(
+    "ログインの失敗が続いたため、一時的にログインできません。30分ほど待ってからもう一度お試しください。"
+)
+
+# Second factor (TOTP) for supervisors and the privacy officer: consentoffice.twofactor.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "consentoffice")
+OTP_TOTP_THROTTLE_FACTOR = 1  # 1, 2, 4, 8 … seconds of wait after each wrong code
+
+
+# Fixed-window limits per client address (consentoffice.ratelimit): (requests, seconds).
+def _rate(name: str, default: str) -> tuple[int, int]:
+    count, _sep, seconds = os.environ.get(name, default).partition("/")
+    return int(count), int(seconds)
+
+
+RATE_LIMITS = {
+    "login": _rate("RATE_LIMIT_LOGIN", "20/300"),
+    "otp": _rate("RATE_LIMIT_OTP", "20/300"),
+    "partner_inbound": _rate("RATE_LIMIT_PARTNER_INBOUND", "120/60"),
+}
+
+# The rate limiter's counters. CACHE_URL=redis://… shares them between all web processes (use it
+# in production with several workers); without it each process keeps its own in memory.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "consentoffice"}
+    )
+}
+
 LOGIN_URL = "admin:login"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "home"  # the operator home (業務ホーム, /), not the admin index
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("日本語")), ("en", _("English"))]
@@ -169,6 +236,24 @@ SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp 4): only our own origin; no inline or eval'd script
+# anywhere (the Django admin needs none). Inline <style> is allowed: templates and the admin
+# use a few style blocks, and CSS cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF, CSP_UNSAFE_INLINE],
+        "img-src": [CSP_SELF],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_NONE],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    }
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -224,11 +309,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     "build-batches": {"task": "bureaus.tasks.build_batches", "schedule": crontab(minute=0, hour=22)},
     "beat-heartbeat": {"task": "consentoffice.tasks.beat_heartbeat", "schedule": timedelta(minutes=1)},
+    "seal-audit-trail": {"task": "consentoffice.tasks.seal_audit_trail", "schedule": timedelta(minutes=5)},
 }
 
 # Every history row carries the actor and a reason (ticket numbers, clause references).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
+# Tamper evidence of the audit trail (consentoffice.audit_seal): the HMAC key of the hash chain
+# (defaults to one derived from the secret key), how old a row must be before it is sealed (so a
+# transaction still running cannot commit a row behind the seal) and how many rows one run seals.
+AUDIT_SEAL_KEY = os.environ.get("AUDIT_SEAL_KEY", "") or f"audit-seal:{SECRET_KEY}"
+AUDIT_SEAL_DELAY_SECONDS = int(os.environ.get("AUDIT_SEAL_DELAY_SECONDS", "120"))
+AUDIT_SEAL_BATCH_SIZE = int(os.environ.get("AUDIT_SEAL_BATCH_SIZE", "50000"))
 
 # Business settings.
 DISCLOSURE_FEE_YEN = int(os.environ.get("DISCLOSURE_FEE_YEN", "1000"))
@@ -256,5 +348,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # At DEBUG the template engine logs each failed variable lookup with the whole context
+        # (members' names and addresses on a page): never below INFO, whatever DJANGO_LOG_LEVEL says.
+        "django.template": {"level": "INFO"},
+        # Every attempt is a row in axes' tables already; the log keeps only lockouts (WARNING).
+        "axes": {"level": "WARNING"},
+    },
 }

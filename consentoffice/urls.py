@@ -1,14 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
-from consentoffice import views
+from consentoffice import account_views, home_views, views
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", home_views.home, name="home"),
+    path("notifications/read/", home_views.notifications_read, name="notifications_read"),
+    path("dashboard/", home_views.dashboard, name="dashboard"),
+    path("account/otp/", account_views.otp_verify, name="otp_verify"),
+    path("account/otp/setup/", account_views.otp_setup, name="otp_setup"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.healthz, name="healthz"),
     path("partners/", include("members.urls")),
     path("requests/", include("requests.urls")),
+    path("audit/", include("consentoffice.audit_urls")),
+    # Before the admin's own URLs: the same login page, landing on the operator home.
+    path("admin/login/", account_views.login, name="account_login"),
     path("admin/", admin.site.urls),
 ]
