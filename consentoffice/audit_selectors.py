@@ -203,29 +203,37 @@ def _null_id():
 
 def _history_branch(tracked: Tracked, qs: QuerySet) -> QuerySet:
     member = Cast(F(tracked.member_path), BigIntegerField()) if tracked.member_path else _null_id()
-    return qs.order_by("-history_date", "-history_id").annotate(
-        a_at=F("history_date"),
-        a_model=Value(tracked.index),
-        a_id=Cast(F("history_id"), BigIntegerField()),
-        a_kind=F("history_type"),
-        a_user=Cast(F("history_user_id"), BigIntegerField()),
-        a_reason=F("history_change_reason"),
-        a_object=Cast(F(tracked.pk_attname), BigIntegerField()),
-        a_member=member,
-    ).values_list(*_COLUMNS)
+    return (
+        qs.order_by("-history_date", "-history_id")
+        .annotate(
+            a_at=F("history_date"),
+            a_model=Value(tracked.index),
+            a_id=Cast(F("history_id"), BigIntegerField()),
+            a_kind=F("history_type"),
+            a_user=Cast(F("history_user_id"), BigIntegerField()),
+            a_reason=F("history_change_reason"),
+            a_object=Cast(F(tracked.pk_attname), BigIntegerField()),
+            a_member=member,
+        )
+        .values_list(*_COLUMNS)
+    )
 
 
 def _access_branch(qs: QuerySet) -> QuerySet:
-    return qs.order_by("-at", "-id").annotate(
-        a_at=F("at"),
-        a_model=Value(access_index()),
-        a_id=Cast(F("id"), BigIntegerField()),
-        a_kind=F("action"),
-        a_user=Cast(F("user_id"), BigIntegerField()),
-        a_reason=F("detail"),
-        a_object=Cast(F("id"), BigIntegerField()),
-        a_member=Cast(F("member_id"), BigIntegerField()),
-    ).values_list(*_COLUMNS)
+    return (
+        qs.order_by("-at", "-id")
+        .annotate(
+            a_at=F("at"),
+            a_model=Value(access_index()),
+            a_id=Cast(F("id"), BigIntegerField()),
+            a_kind=F("action"),
+            a_user=Cast(F("user_id"), BigIntegerField()),
+            a_reason=F("detail"),
+            a_object=Cast(F("id"), BigIntegerField()),
+            a_member=Cast(F("member_id"), BigIntegerField()),
+        )
+        .values_list(*_COLUMNS)
+    )
 
 
 def _merge(branches: list[QuerySet], limit: int) -> list[tuple]:
