@@ -49,12 +49,21 @@ from django.db import connection
 from django.utils import timezone
 from faker import Faker
 
+from bureaus.fileformat import IDENTITY_FIELDS
 from consentoffice import roles
 from consentoffice.audit import save_tracked
 from consentoffice.crypto import encrypt
 from members import normalize
-from members.demo import CONTACT_SUMMARIES, EMAIL_DOMAINS, OCCUPATIONS, OWN_BUSINESSES, PLACES
+from members.demo import (
+    CONTACT_SUMMARIES,
+    EMAIL_DOMAINS,
+    NAME_AND_CONTACT_ITEMS,
+    OCCUPATIONS,
+    OWN_BUSINESSES,
+    PLACES,
+)
 from members.models import (
+    CATEGORY_1_FIELDS,
     Affiliate,
     AffiliateBasis,
     ConsentVersion,
@@ -79,32 +88,7 @@ BULK_AFFILIATES = (
     ("bulk-aurora", "オーロラ百貨店", "オーロラ百貨店カード", AffiliateBasis.CONSENT),
     ("bulk-kaze-rail", "かぜ鉄道", "かぜ鉄道ポイントカード", AffiliateBasis.JOINT_USE),
 )
-AFFILIATE_SHARED_ITEMS = [
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "postal_code",
-    "prefecture",
-    "city",
-    "address_line",
-    "phone",
-    "email",
-]
-IDENTITY_FIELDS = (
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "gender",
-    "postal_code",
-    "prefecture",
-    "city",
-    "address_line",
-    "phone",
-    "employer_name",
-)
+AFFILIATE_SHARED_ITEMS = list(NAME_AND_CONTACT_ITEMS)
 CIC_NAME = "株式会社シー・アイ・シー"
 PRODUCTS = {
     "shopping": "スタンダードカード",
@@ -121,23 +105,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "members_member": (
         "id",
         "member_no",
-        "family_name",
-        "given_name",
-        "family_name_kana",
-        "given_name_kana",
-        "birth_date",
-        "gender",
-        "postal_code",
-        "prefecture",
-        "city",
-        "address_line",
-        "phone",
-        "email",
-        "occupation",
-        "employer_name",
-        "household",
-        "housing",
-        "transaction_purpose",
+        *CATEGORY_1_FIELDS,
         "status",
         "provision_stopped",
         "created_at",

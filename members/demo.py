@@ -81,6 +81,19 @@ DEMO_USERS = (
 )
 
 # Fictional partner-card companies (Art. 10). The endpoints are local stubs, not real services.
+# The category ① items partner cards usually share: name, reading, address and contact.
+NAME_AND_CONTACT_ITEMS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "postal_code",
+    "prefecture",
+    "city",
+    "address_line",
+    "phone",
+    "email",
+)
 DEMO_AFFILIATES = (
     {
         "code": "sakura-dept",
@@ -88,18 +101,7 @@ DEMO_AFFILIATES = (
         "endpoint": "http://127.0.0.1:8765/",
         "shared_secret": "demo-shared-secret-sakura-dept",
         "basis": AffiliateBasis.CONSENT,
-        "shared_items": [
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "postal_code",
-            "prefecture",
-            "city",
-            "address_line",
-            "phone",
-            "email",
-        ],
+        "shared_items": list(NAME_AND_CONTACT_ITEMS),
         "product_name": "さくら百貨店カード",
     },
     {
@@ -108,19 +110,7 @@ DEMO_AFFILIATES = (
         "endpoint": "http://127.0.0.1:8766/",
         "shared_secret": "demo-shared-secret-minato-air",
         "basis": AffiliateBasis.JOINT_USE,
-        "shared_items": [
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "birth_date",
-            "postal_code",
-            "prefecture",
-            "city",
-            "address_line",
-            "phone",
-            "email",
-        ],
+        "shared_items": ["birth_date", *NAME_AND_CONTACT_ITEMS],
         "product_name": "みなとエアライン マイルカード",
     },
 )

@@ -88,6 +88,25 @@ def _reference_rows(request):
 
 
 @pytest.fixture
+def private_storage(settings, tmp_path):
+    """Disclosure packages and bureau files go to a private storage of the test's own."""
+    from django.core.files.storage import storages
+
+    root = tmp_path / "private"
+    settings.PRIVATE_STORAGE_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": None},
+        },
+    }
+    storages._storages.pop("private", None)
+    yield root
+    storages._storages.pop("private", None)
+
+
+@pytest.fixture
 def redis_available():
     need_service("Redis", _reachable(redis_url(), 6379))
     return redis_url()

@@ -16,16 +16,8 @@ from tests.factories import ContractFactory, MemberFactory
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
-        },
-    }
-    return tmp_path / "private"
+def _private_storage(private_storage):
+    return private_storage
 
 
 @pytest.fixture

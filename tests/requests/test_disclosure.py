@@ -32,17 +32,8 @@ CATEGORY_FILES = [name for name, *_rest in disclosure.CATEGORY_FILES.values()]
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    storages._storages.pop("private", None)
-    yield tmp_path
-    storages._storages.pop("private", None)
+def _private_storage(private_storage):
+    return private_storage
 
 
 def _fill_every_category(member, operator, supervisor, rows: int = 2) -> None:

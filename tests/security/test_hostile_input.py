@@ -18,7 +18,6 @@ from datetime import date
 
 import pytest
 from django.core.cache import cache
-from django.core.files.storage import storages
 from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
@@ -95,20 +94,6 @@ def _report_count():
     total = sum(HOSTILE_INPUTS.values())
     detail = ", ".join(f"{name} {count}" for name, count in sorted(HOSTILE_INPUTS.items()))
     print(f"\nhostile inputs tried: {total} ({detail}); accepted as valid: {dict(ACCEPTED)}")
-
-
-@pytest.fixture
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    storages._storages.pop("private", None)
-    yield tmp_path
-    storages._storages.pop("private", None)
 
 
 _FIELD = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')

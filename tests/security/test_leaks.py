@@ -52,20 +52,6 @@ CLEAR_FORMS = (
 MASKED = {"document": mask(DOCUMENT_NO), "account": mask(ACCOUNT), "income": mask(INCOME)}
 
 
-@pytest.fixture
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    storages._storages.pop("private", None)
-    yield tmp_path
-    storages._storages.pop("private", None)
-
-
 # --- (a) masked for operators ------------------------------------------------------------------
 
 

@@ -28,7 +28,6 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.storage import storages
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -285,20 +284,6 @@ def non_admin_model_routes() -> set[str]:
 
 
 # --- The objects the URLs point at ------------------------------------------------------------
-
-
-@pytest.fixture
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    storages._storages.pop("private", None)
-    yield tmp_path
-    storages._storages.pop("private", None)
 
 
 @pytest.fixture
