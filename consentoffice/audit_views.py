@@ -109,20 +109,25 @@ class ListPage(AuditAccessMixin, TemplateView):
         }
 
 
+def _log_member_search(request, filterset, detail: str) -> None:
+    """A list narrowed to one member is a search of that member's data: logged as such."""
+    if filterset.member is not None:
+        record_access(
+            user=request.user,
+            action=AccessAction.SEARCH,
+            member=filterset.member,
+            request=request,
+            detail=detail,
+        )
+
+
 class HistoryListView(ListPage):
     template_name = "audit/history_list.html"
 
     def get_context_data(self, **kwargs):
         filterset = _history_filter(self.request)
         page = _history_fetcher(filterset)(Cursor.decode(self.request.GET.get("after")))
-        if filterset.member is not None:
-            record_access(
-                user=self.request.user,
-                action=AccessAction.SEARCH,
-                member=filterset.member,
-                request=self.request,
-                detail="audit history",
-            )
+        _log_member_search(self.request, filterset, "audit history")
         return self.page_context(page, filter=filterset, title=_("監査証跡（変更履歴）"))
 
 
@@ -202,14 +207,7 @@ class AccessLogListView(ListPage):
             page = EMPTY
         else:
             page = access_log_page(filterset.qs, cursor=Cursor.decode(self.request.GET.get("after")))
-        if filterset.member is not None:
-            record_access(
-                user=self.request.user,
-                action=AccessAction.SEARCH,
-                member=filterset.member,
-                request=self.request,
-                detail="audit access log",
-            )
+        _log_member_search(self.request, filterset, "audit access log")
         return self.page_context(page, filter=filterset, title=_("アクセス記録"))
 
 
