@@ -13,7 +13,7 @@ from consentoffice.audit import system_user
 from consentoffice.models import Notification
 from members import partner_sync
 from members.models import PartnerSyncEvent
-from tests.bureaus.conftest import bureau_answer, private_storage  # noqa: F401 (fixture, autouse)
+from tests.bureaus.conftest import bureau_answer
 from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
 from tests.ui import login
 
@@ -47,7 +47,7 @@ def test_a_delivery_run_that_kills_events_tells_supervisors_once_with_the_count(
 
 
 def test_a_response_file_with_rejects_tells_operators_and_supervisors_once(
-    private_storage,  # noqa: F811
+    private_storage,
     operator,
     supervisor,
 ):
@@ -74,7 +74,7 @@ def test_a_response_file_with_rejects_tells_operators_and_supervisors_once(
     assert notes.count() == 2  # importing the same file twice says nothing twice
 
 
-def test_a_response_file_without_rejects_notifies_nobody(private_storage, supervisor):  # noqa: F811
+def test_a_response_file_without_rejects_notifies_nobody(private_storage, supervisor):
     system = system_user()
     contract = ContractFactory(contracted_on=date(2024, 1, 20))
     bureau_services.record_contract_event(actor=system, contract=contract, record_type="contract")
