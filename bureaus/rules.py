@@ -16,10 +16,11 @@ clamped to the end of the month (31 August + 6 months = 28/29 February).
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
+
+from consentoffice.dates import add_months
 
 
 class Anchor(StrEnum):
@@ -92,13 +93,6 @@ ADVERSE_DAYS_OVERDUE = 61
 ADVERSE_MONTHS_UNPAID = 3
 UNPAID_STATUS_CODES = frozenset({"A", "C"})  # unpaid for the member's reason or for no known reason
 PAID_STATUS_CODES = frozenset({"$", "R", "-"})
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months, clamped to the last day of the target month."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def bureau_code(bureau) -> str:

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import connection, connections, models, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -44,11 +44,12 @@ from bureaus.models import (
     SubmissionStatus,
 )
 from consentoffice import roles
-from consentoffice.audit import save_tracked
+from consentoffice.audit import copy_to_history, history_select, save_tracked
+from consentoffice.dates import add_years
 from consentoffice.models import Notification
 from consentoffice.services import notify_roles
 from members.models import Contract, Member, PaymentRecord, ProvisionBasis, ProvisionRecord, RecipientKind
-from members.services import PROVISION_RECORD_YEARS, _add_years, record_provisions_bulk, require_perm
+from members.services import PROVISION_RECORD_YEARS, record_provisions_bulk, require_perm
 
 logger = logging.getLogger(__name__)
 
@@ -646,56 +647,6 @@ class _Spool(File):
             os.unlink(self.file.name)
 
 
-def _history_select(model: type[models.Model], db, *, actor, reason: str, history_type: str, at: datetime):
-    """Column list, SELECT list (over an alias ``source`` of ``model``'s columns) and parameters
-    that make one simple-history row of ``model`` per source row."""
-    history = model.history.model
-    own = {field.column for field in model._meta.concrete_fields}
-    extra = {
-        "history_date": at,
-        "history_change_reason": reason,
-        "history_type": history_type,
-        "history_user_id": actor.pk,
-    }
-    quote = db.ops.quote_name
-    columns, values, params = [], [], []
-    for field in history._meta.concrete_fields:
-        if field is history._meta.pk:
-            if not isinstance(field, models.AutoField):
-                raise ImproperlyConfigured(f"{history._meta.label}: history ids must come from the database")
-            continue
-        if field.column in extra:
-            values.append("%s")
-            params.append(extra[field.column])
-        elif field.column in own:
-            values.append(f"source.{quote(field.column)}")
-        else:
-            raise ImproperlyConfigured(f"{history._meta.label}.{field.name} has no source column")
-        columns.append(quote(field.column))
-    return ", ".join(columns), ", ".join(values), params
-
-
-def copy_to_history(
-    rows: models.QuerySet, *, actor, reason: str, history_type: str = "~", at: datetime | None = None
-) -> int:
-    """One simple-history row per row of ``rows`` (a queryset of a tracked model), copied by the
-    database in one INSERT … SELECT: what ``bulk_update_with_history`` writes, without loading a
-    single object. Returns the number of history rows."""
-    model, db = rows.model, connections[rows.db]
-    columns, values, params = _history_select(
-        model, db, actor=actor, reason=reason, history_type=history_type, at=at or timezone.now()
-    )
-    attnames = [field.attname for field in model._meta.concrete_fields]
-    source, source_params = rows.order_by("pk").values(*attnames).query.sql_with_params()
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {db.ops.quote_name(model.history.model._meta.db_table)} ({columns}) "
-            f"SELECT {values} FROM ({source}) AS source",
-            [*params, *source_params],
-        )
-        return cursor.rowcount
-
-
 def _set_based() -> bool:
     """PostgreSQL claims and records in single statements; other databases (SQLite for a laptop)
     take the portable ORM path, which tests also run on PostgreSQL to keep both alike."""
@@ -754,7 +705,7 @@ def _claim_sql(*, actor, reason: str, at: datetime) -> tuple[str, list]:
     data record values (the payload paths of ``fileformat.PAYLOAD_PATHS``)."""
     quote = connection.ops.quote_name
     table = quote(Submission._meta.db_table)
-    columns, values, params = _history_select(
+    columns, values, params = history_select(
         Submission, connection, actor=actor, reason=reason, history_type="~", at=at
     )
     row = [f"source.{quote(Submission._meta.pk.column)}"]
@@ -848,7 +799,7 @@ def _record_provisions(batch: SubmissionBatch, *, actor, provided_on: date) -> i
                 "provided_on": provided_on,
                 "basis": basis,
                 "consent_recorded": True,
-                "kept_until": _add_years(provided_on, PROVISION_RECORD_YEARS[basis]),
+                "kept_until": add_years(provided_on, PROVISION_RECORD_YEARS[basis]),
                 "reference": reference,
             },
         )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, models
+from django.utils import timezone
 
 SYSTEM_USERNAME = "system"
 
@@ -47,3 +51,56 @@ def affiliate_user(code: str):
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+# --- Set-based history rows (bulk writes keep their audit trail) ---------------------------
+
+
+def history_select(model: type[models.Model], db, *, actor, reason: str, history_type: str, at: datetime):
+    """Column list, SELECT list (over an alias ``source`` of ``model``'s columns) and parameters
+    that make one simple-history row of ``model`` per source row."""
+    history = model.history.model
+    own = {field.column for field in model._meta.concrete_fields}
+    extra = {
+        "history_date": at,
+        "history_change_reason": reason,
+        "history_type": history_type,
+        "history_user_id": actor.pk,
+    }
+    quote = db.ops.quote_name
+    columns, values, params = [], [], []
+    for field in history._meta.concrete_fields:
+        if field is history._meta.pk:
+            if not isinstance(field, models.AutoField):
+                raise ImproperlyConfigured(f"{history._meta.label}: history ids must come from the database")
+            continue
+        if field.column in extra:
+            values.append("%s")
+            params.append(extra[field.column])
+        elif field.column in own:
+            values.append(f"source.{quote(field.column)}")
+        else:
+            raise ImproperlyConfigured(f"{history._meta.label}.{field.name} has no source column")
+        columns.append(quote(field.column))
+    return ", ".join(columns), ", ".join(values), params
+
+
+def copy_to_history(
+    rows: models.QuerySet, *, actor, reason: str, history_type: str = "~", at: datetime | None = None
+) -> int:
+    """One simple-history row per row of ``rows`` (a queryset of a tracked model), copied by the
+    database in one INSERT … SELECT: what ``bulk_update_with_history`` writes, without loading a
+    single object. Returns the number of history rows."""
+    model, db = rows.model, connections[rows.db]
+    columns, values, params = history_select(
+        model, db, actor=actor, reason=reason, history_type=history_type, at=at or timezone.now()
+    )
+    attnames = [field.attname for field in model._meta.concrete_fields]
+    source, source_params = rows.order_by("pk").values(*attnames).query.sql_with_params()
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {db.ops.quote_name(model.history.model._meta.db_table)} ({columns}) "
+            f"SELECT {values} FROM ({source}) AS source",
+            [*params, *source_params],
+        )
+        return cursor.rowcount

@@ -53,6 +53,7 @@ from bureaus.fileformat import IDENTITY_FIELDS
 from consentoffice import roles
 from consentoffice.audit import save_tracked
 from consentoffice.crypto import encrypt
+from consentoffice.dates import add_months
 from members import normalize
 from members.demo import (
     CONTACT_SUMMARIES,
@@ -285,17 +286,6 @@ def esc(value: str) -> str:
 
 def iso(moment: datetime) -> str:
     return moment.isoformat()
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def month_starts_before(today: date, count: int) -> list[date]:

@@ -20,6 +20,7 @@ from consentoffice import roles
 from consentoffice.audit import save_tracked
 from consentoffice.audit_seal import amend_history
 from consentoffice.crypto import mask
+from consentoffice.dates import add_years
 from members.models import (
     CATEGORY_1_FIELDS,
     AccessAction,
@@ -462,18 +463,11 @@ def record_provision(
         items=items,
         basis=basis,
         provided_on=provided_on,
-        kept_until=_add_years(provided_on, years),
+        kept_until=add_years(provided_on, years),
         reference=reference,
         consent_recorded=basis == ProvisionBasis.CONSENT,
     )
     return save_tracked(record, actor=actor, reason=_("第三者提供を記録"))
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 # --- Access log and sensitive values --------------------------------------------------------
@@ -716,7 +710,7 @@ def record_provisions_bulk(rows, *, actor=None, reason: str = "", batch_size: in
         chunk.append(
             ProvisionRecord(
                 **{**row, "provided_on": provided_on},
-                kept_until=_add_years(provided_on, PROVISION_RECORD_YEARS[basis]),
+                kept_until=add_years(provided_on, PROVISION_RECORD_YEARS[basis]),
                 consent_recorded=basis == ProvisionBasis.CONSENT,
             )
         )

@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from consentoffice import roles
-from consentoffice.audit import system_user
+from consentoffice.audit import copy_to_history, system_user
 from consentoffice.models import Heartbeat, Notification
 from requests import rules
 from requests.models import Reminder, Ticket
@@ -189,20 +189,9 @@ def _copy_text(value) -> str:
 
 
 def _escalate(ticket_ids: list[int], *, now, actor, reason: str) -> None:
-    """Mark tickets escalated and write their history rows (simple-history's columns: the ticket's
-    fields plus date, type ``~``, user and reason) with one UPDATE and one INSERT … SELECT per
-    chunk, instead of a CASE-per-row bulk update and one history object per ticket."""
-    history_model = Ticket.history.model
-    tracked = [f.column for f in Ticket._meta.concrete_fields]
-    history_columns = {f.column for f in history_model._meta.concrete_fields}
-    copied = [c for c in tracked if c in history_columns]
-    qn = connection.ops.quote_name
-    insert = (
-        f"INSERT INTO {qn(history_model._meta.db_table)} "
-        f"({', '.join(qn(c) for c in copied)}, history_date, history_change_reason, history_type, history_user_id) "
-        f"SELECT {', '.join(qn(c) for c in copied)}, %s, %s, '~', %s FROM {qn(Ticket._meta.db_table)} "
-        "WHERE id {ids}"
-    )
+    """Mark tickets escalated and write their history rows with one UPDATE and one INSERT … SELECT
+    (``consentoffice.audit.copy_to_history``) per chunk, instead of a CASE-per-row bulk update and
+    one history object per ticket."""
     for start in range(0, len(ticket_ids), BATCH):
         chunk = ticket_ids[start : start + BATCH]
         changed = list(
@@ -211,12 +200,7 @@ def _escalate(ticket_ids: list[int], *, now, actor, reason: str) -> None:
         if not changed:
             continue
         Ticket.objects.filter(pk__in=changed).update(escalated_at=now)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(insert.format(ids="= ANY(%s)"), [timezone.now(), reason, actor.pk, changed])
-            else:
-                ids = "IN ({})".format(", ".join(["%s"] * len(changed)))
-                cursor.execute(insert.format(ids=ids), [timezone.now(), reason, actor.pk, *changed])
+        copy_to_history(Ticket.objects.filter(pk__in=changed), actor=actor, reason=reason)
 
 
 def _send_mail(mail: dict[int, list[str]], run: ReminderRun) -> None:

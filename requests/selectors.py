@@ -9,6 +9,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, 
 from django.utils import timezone
 
 from bureaus.selectors import registrations_for_member
+from consentoffice.dates import add_years
 from members.models import Contract, Member
 from members.retention import ended_members
 from requests import rules
@@ -86,17 +87,9 @@ def retention_ground(member: Member, target: str, today: date | None = None) -> 
     if not Contract.objects.filter(member=member).exists():
         return ""
     ended = relationship_ended_on(member)
-    if ended is None or _years_after(ended, rules.RETENTION_YEARS_AFTER_END[ground]) > today:
+    if ended is None or add_years(ended, rules.RETENTION_YEARS_AFTER_END[ground]) > today:
         return ground
     return ""
-
-
-def _years_after(day: date, years: int) -> date:
-    """The same day ``years`` later; 29 February falls back to 28 February in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def _has_live_registration(member: Member, today: date) -> bool:
