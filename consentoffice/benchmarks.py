@@ -6,7 +6,8 @@ bureau run), and files a case writes are removed afterwards.
 
 Pages go through ``django.test.Client`` logged in as real role users (``seed_bulk``'s bulk users
 when present, else any active user of the role), queries are counted with
-``CaptureQueriesContext``. The member list and searches are also measured on a plain, untuned
+``CaptureQueriesContext``. The member list and searches (the operators' list at ``/members/``, and
+the admin's change list of members) are also measured on a plain, untuned
 ``ModelAdmin`` of ``Member`` registered on a throwaway ``AdminSite`` (``PLAIN_SITE`` below, mounted
 under ``/bench-plain/`` only while the bench runs) and the ratio is printed.
 """
@@ -250,9 +251,22 @@ def case_pages(ctx: Context, only: set[str] | None) -> list[Row]:
     wanted = _wanted(only)
     sup = logged_in(ctx.supervisor)
     op = logged_in(ctx.operator)
-    base, plain = "/admin/members/member/", "/bench-plain/members/member/"
+    # The operators' member list and search (``/members/``), and the admin's change list of the same
+    # model, each against the untuned admin.
+    base, admin_list, plain = "/members/", "/admin/members/member/", "/bench-plain/members/member/"
     if wanted("member_list"):
         rows.append(page_row("member_list", "会員一覧 member list", sup, base, ctx.runs, plain_url=plain))
+    if wanted("member_list_admin"):
+        rows.append(
+            page_row(
+                "member_list_admin",
+                "管理画面の会員一覧 admin list",
+                sup,
+                admin_list,
+                ctx.runs,
+                plain_url=plain,
+            )
+        )
     if ctx.member is not None:
         labels = {
             "search_member_no": "検索: 会員番号",
@@ -664,6 +678,7 @@ def case_reminders(ctx: Context) -> Row:
 
 PAGE_CASES = (
     "member_list",
+    "member_list_admin",
     "search_member_no",
     "search_phone",
     "search_kana",

@@ -7,8 +7,7 @@ pages they link to. Reads come from ``home_selectors`` and ``dashboard_selectors
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from consentoffice import charts, dashboard_selectors, home_selectors, roles, services
 from members.filters import MemberSearchFilter
-from members.models import AccessAction, Member
-from members.services import record_access
+from members.models import Member
+from members.services import record_search
 from requests.admin import DUE_STATE_CSS, DUE_STATE_LABELS, member_text, remaining_label, status_text
 
 HOME_PERMISSION = "requests.view_ticket"
@@ -61,24 +60,17 @@ def _member_search(request) -> dict:
         for member in rows[:SEARCH_LIMIT]
     ]
     more = len(rows) > SEARCH_LIMIT
-    # As the admin search does: the kind of term and the hits, never the term itself.
-    record_access(
-        user=request.user,
-        action=AccessAction.SEARCH,
-        request=request,
-        detail=f"kind={term.kind} hits={len(results)}{'+' if more else ''} via=home",
-    )
+    record_search(user=request.user, term=term, hits=len(results), more=more, via="home", request=request)
     context.update(search_done=True, search_results=results, search_more=more)
     return context
 
 
 @require_GET
 @login_required
+@permission_required(HOME_PERMISSION, raise_exception=True)
 def home(request):
     """業務ホーム: my tickets by deadline, unassigned tickets, notifications, and the member search."""
     user = request.user
-    if not user.has_perm(HOME_PERMISSION):
-        raise PermissionDenied
     now = timezone.now()
     context = {
         **admin.site.each_context(request),
@@ -177,10 +169,9 @@ def _dashboard_charts(weeks, batches, bureaus) -> dict:
 
 @require_GET
 @login_required
+@permission_required(DASHBOARD_PERMISSION, raise_exception=True)
 def dashboard(request):
     """センター状況: the flow of tickets, deadlines, approvals, partner sync and bureau files."""
-    if not request.user.has_perm(DASHBOARD_PERMISSION):
-        raise PermissionDenied
     now = timezone.now()
     weeks = dashboard_selectors.weekly_tickets(now=now)
     batches = dashboard_selectors.weekly_batches(now=now)

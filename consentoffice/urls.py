@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from consentoffice import account_views, home_views, views
+from members import list_views as member_list_views
 
 urlpatterns = [
     path("", home_views.home, name="home"),
     path("notifications/read/", home_views.notifications_read, name="notifications_read"),
     path("dashboard/", home_views.dashboard, name="dashboard"),
+    path("members/", member_list_views.member_list, name="member_list"),
     path("account/otp/", account_views.otp_verify, name="otp_verify"),
     path("account/otp/setup/", account_views.otp_setup, name="otp_setup"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -291,12 +291,7 @@ class MemberAdmin(ServiceModelAdmin):
         return results, False
 
     def _log_search(self, request, term, hits: int, source: str) -> None:
-        services.record_access(
-            user=request.user,
-            action=AccessAction.SEARCH,
-            request=request,
-            detail=f"kind={term.kind} hits={hits} via={source}",
-        )
+        services.record_search(user=request.user, term=term, hits=hits, via=source, request=request)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

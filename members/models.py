@@ -205,6 +205,8 @@ class Member(models.Model):
             # Email search is case-insensitive (iexact compares UPPER(email)).
             models.Index(Upper("email"), name="member_email_upper_idx"),
             models.Index(fields=["status", "-id"], name="member_status_idx"),
+            # The member list filters by prefecture, newest first (members.list_views).
+            models.Index(fields=["prefecture", "-id"], name="member_prefecture_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -483,6 +483,17 @@ def record_access(
     )
 
 
+def record_search(*, user, term, hits: int, via: str, more: bool = False, request=None) -> AccessLog:
+    """A member search in the access log: the kind of term typed and the hits (``+`` when there
+    were more than shown) and where it was typed, never the term itself."""
+    return record_access(
+        user=user,
+        action=AccessAction.SEARCH,
+        request=request,
+        detail=f"kind={term.kind} hits={hits}{'+' if more else ''} via={via}",
+    )
+
+
 def sensitive_value(value: Any, *, viewer, member: Member, field_label: str, request=None) -> str:
     """A sensitive value as the viewer may see it: masked for operators, clear (and logged) above."""
     if value in (None, ""):

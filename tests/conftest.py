@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from urllib.parse import urlparse
 
 # Tests never touch the developer's embedded broker folder or the real encryption keys.
@@ -142,6 +143,11 @@ class Client(DjangoClient):
 
     def force_login(self, user, backend=None, *, otp: bool = True):
         super().force_login(user, backend)
+        from consentoffice.security import SESSION_RENEWED_KEY
+
+        session = self.session
+        # What the response to a real login leaves: a session renewed just now.
+        session[SESSION_RENEWED_KEY] = int(time.time())
         if otp:
             from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -149,9 +155,8 @@ class Client(DjangoClient):
 
             device = confirmed_device(user)
             if device is not None:
-                session = self.session
                 session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-                session.save()
+        session.save()
 
     def login(self, **credentials):
         """Like Django's, with a request for django-axes (it refuses to judge a login without)."""

@@ -111,3 +111,16 @@ def _token_from_secret(secret: str) -> str:
     totp = TOTP(key)
     totp.time = time.time()
     return f"{totp.token():06d}"
+
+
+def takahashi_and_sato():
+    """髙橋 花子 (タカハシ, found by たかはし), then 佐藤 一郎 beside her; returns 髙橋."""
+    from tests.factories import MemberFactory
+
+    takahashi = MemberFactory(
+        family_name="髙橋", given_name="花子", family_name_kana="タカハシ", given_name_kana="ハナコ"
+    )
+    MemberFactory(
+        family_name="佐藤", given_name="一郎", family_name_kana="サトウ", given_name_kana="イチロウ"
+    )
+    return takahashi

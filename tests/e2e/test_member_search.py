@@ -5,19 +5,13 @@ from __future__ import annotations
 import pytest
 
 from members.models import AccessLog
-from tests.e2e.conftest import login
-from tests.factories import MemberFactory
+from tests.e2e.conftest import login, takahashi_and_sato
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_operator_finds_a_member_by_kana_and_the_view_is_logged(page, shot, operator):
-    member = MemberFactory(
-        family_name="髙橋", given_name="花子", family_name_kana="タカハシ", given_name_kana="ハナコ"
-    )
-    MemberFactory(
-        family_name="佐藤", given_name="一郎", family_name_kana="サトウ", given_name_kana="イチロウ"
-    )
+    member = takahashi_and_sato()
 
     login(page, operator.username)
     shot("login-done")

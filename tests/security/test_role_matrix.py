@@ -77,6 +77,7 @@ URLS: dict[str, Row] = {
     "": Row(lambda w: "/", (LOGIN, 200, 200, 200)),
     "notifications/read/": Row(lambda w: "/notifications/read/", (LOGIN, 302, 302, 302), "post"),
     "dashboard/": Row(lambda w: "/dashboard/", (LOGIN, 403, 200, 200)),
+    "members/": Row(lambda w: "/members/", (LOGIN, 200, 200, 200)),
     # The second-factor pages: a verified supervisor has nothing to do there.
     "account/otp/": Row(lambda w: "/account/otp/", (LOGIN, 302, 302, 302)),
     "account/otp/setup/": Row(lambda w: "/account/otp/setup/", (LOGIN, 302, 302, 302)),

@@ -16,6 +16,17 @@ def login(client, user) -> None:
     client.force_login(user)
 
 
+def assert_for_role_users_only(client, url: str, nobody) -> None:
+    """Anonymous visitors go to the admin login (coming back to ``url``); a user without a role gets 403."""
+    from django.urls import reverse
+
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('admin:login')}?next={url}"
+    login(client, nobody)
+    assert client.get(url).status_code == 403
+
+
 def ticket(kind: str, *, member, actor, received_at: datetime | None = None, assignee=None) -> Ticket:
     """A ticket received by phone (now or at ``received_at``), assigned to ``assignee`` or the actor."""
     return services.open_ticket(

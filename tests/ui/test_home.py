@@ -17,7 +17,7 @@ from members.models import AccessLog, PartnerSyncEvent, SyncStatus
 from requests import rules
 from requests.reminders import send_deadline_reminders
 from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
-from tests.ui import login, ticket, unassigned
+from tests.ui import assert_for_role_users_only, login, ticket, unassigned
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +35,8 @@ def days_ago(days: float):
     return timezone.now() - timedelta(days=days)
 
 
-def test_anonymous_visitor_is_sent_to_the_admin_login(client):
-    response = client.get(HOME)
-    assert response.status_code == 302
-    assert response["Location"] == f"{reverse('admin:login')}?next=/"
-
-
-def test_a_user_without_a_role_may_not_open_the_home(client, nobody):
-    login(client, nobody)
-    assert client.get(HOME).status_code == 403
+def test_only_role_users_may_open_the_home(client, nobody):
+    assert_for_role_users_only(client, HOME, nobody)
 
 
 def test_my_tickets_come_nearest_deadline_first_with_overdue_and_due_soon_marked(client, operator):
