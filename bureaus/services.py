@@ -653,21 +653,36 @@ def _set_based() -> bool:
     return connection.vendor == "postgresql"
 
 
+class _Chunk:
+    """A claimed chunk: the id of its last row (``None``: nothing was claimed) and ``rows()``, the
+    rows of its data records (``fileformat.ROW_FIELDS``). On PostgreSQL the rows stay in the
+    cursor's result until ``rows()`` converts them, which the encoder thread does while the main
+    thread already claims the next chunk on another cursor."""
+
+    def __init__(self, last: int | None, rows: Any) -> None:
+        self.last = last
+        self.rows = rows
+
+
 def _claim_chunk(
-    *, bureau: Bureau, batch: SubmissionBatch, after: int, actor, reason: str, at: datetime
-) -> list:
+    *, bureau: Bureau, batch: SubmissionBatch, after: int, actor, reason: str, at: datetime, cursor=None
+) -> _Chunk:
     """Claim the next ``CLAIM_CHUNK`` pending submissions of the bureau in id order: rows another
-    worker holds are skipped, not waited for; they are marked batched and get their history rows.
-    Returns the rows of their data records (``fileformat.ROW_FIELDS``)."""
+    worker holds are skipped, not waited for; they are marked batched and get their history rows."""
     if _set_based():
         sql, history_params = _claim_sql(actor=actor, reason=reason, at=at)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql,
-                [SubmissionStatus.BATCHED, batch.pk, bureau.pk, SubmissionStatus.PENDING, after, CLAIM_CHUNK]
-                + history_params,
-            )
-            return cursor.fetchall()
+        cursor.execute(
+            sql,
+            [SubmissionStatus.BATCHED, batch.pk, bureau.pk, SubmissionStatus.PENDING, after, CLAIM_CHUNK]
+            + history_params,
+        )
+        if not cursor.rowcount:
+            return _Chunk(None, list)
+        # The id of the last row (in id order) without converting the others.
+        cursor.scroll(cursor.rowcount - 1, mode="absolute")
+        last = cursor.fetchone()[0]
+        cursor.scroll(0, mode="absolute")
+        return _Chunk(last, cursor.fetchall)
     ids = list(
         Submission.objects.select_for_update(skip_locked=True)
         .filter(bureau=bureau, status=SubmissionStatus.PENDING, pk__gt=after)
@@ -675,7 +690,7 @@ def _claim_chunk(
         .values_list("pk", flat=True)[:CLAIM_CHUNK]
     )
     if not ids:
-        return []
+        return _Chunk(None, list)
     Submission.objects.filter(pk__in=ids, status=SubmissionStatus.PENDING).update(
         status=SubmissionStatus.BATCHED, batch=batch
     )
@@ -686,7 +701,7 @@ def _claim_chunk(
     rows = claimed.order_by("pk").values_list(
         "pk", "record_type", "event_date", "registered_until", "original_id", "payload"
     )
-    return [
+    found = [
         fileformat.payload_row(
             submission_id=pk,
             record_type=record_type,
@@ -697,12 +712,29 @@ def _claim_chunk(
         )
         for pk, record_type, event_date, registered_until, original_id, payload in rows
     ]
+    if not found:
+        return _Chunk(None, list)
+    return _Chunk(found[-1][0], lambda: found)
 
 
 def _claim_sql(*, actor, reason: str, at: datetime) -> tuple[str, list]:
     """PostgreSQL does a chunk in one statement, reading each row once: the UPDATE of the rows
     locked (SKIP LOCKED) in id order returns them to the history INSERT and to the SELECT of the
-    data record values (the payload paths of ``fileformat.PAYLOAD_PATHS``)."""
+    data record values (the payload paths of ``fileformat.PAYLOAD_PATHS``).
+
+    The UPDATE finds the locked rows by their physical address (``ctid``, a TID scan), not by a
+    second look-up of each id in the primary key: a locked row cannot move. A row another
+    transaction changed (and committed) after this statement began is locked in its new version,
+    which this statement does not see, so it is not updated: it stays pending for the next run,
+    like a row another worker holds.
+
+    The key columns of the member and contract indexes are set to themselves
+    (``UNCHANGED_KEY_COLUMNS``): PostgreSQL (14+) takes an index whose key columns an UPDATE does
+    not name as "logically unchanged" and, when a leaf page of it fills up, first tries to delete
+    older versions of the same rows from the page (bottom-up deletion, a visit to their heap
+    pages). Here the older versions are this transaction's own and can never be deleted, so every
+    such try is wasted; naming the columns skips it (the values, the indexes and the foreign key
+    checks are the same)."""
     quote = connection.ops.quote_name
     table = quote(Submission._meta.db_table)
     columns, values, params = history_select(
@@ -716,13 +748,14 @@ def _claim_sql(*, actor, reason: str, at: datetime) -> tuple[str, list]:
         literal = "'{" + ",".join(path) + "}'"
         json_text = name in fileformat.JSON_FIELDS
         row.append(f"(source.payload #> {literal})::text" if json_text else f"source.payload #>> {literal}")
+    unchanged = ", ".join(f"{column} = {column}" for column in map(quote, UNCHANGED_KEY_COLUMNS))
     sql = f"""
         WITH source AS (
-            UPDATE {table} SET status = %s, batch_id = %s
-            WHERE id IN (
-                SELECT id FROM {table} WHERE bureau_id = %s AND status = %s AND id > %s
+            UPDATE {table} SET status = %s, batch_id = %s, {unchanged}
+            WHERE ctid = ANY(ARRAY(
+                SELECT ctid FROM {table} WHERE bureau_id = %s AND status = %s AND id > %s
                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
-            )
+            ))
             RETURNING *
         ), history AS (
             INSERT INTO {quote(Submission.history.model._meta.db_table)} ({columns}) SELECT {values} FROM source
@@ -732,22 +765,46 @@ def _claim_sql(*, actor, reason: str, at: datetime) -> tuple[str, list]:
     return sql, params
 
 
+# Columns a claim sets to themselves (see ``_claim_sql``): the keys of the non-unique indexes on
+# columns a claim does not change.
+UNCHANGED_KEY_COLUMNS = ("member_id", "bureau_id", "contract_id")
+
+
 def _claim_into(writer: fileformat.BatchWriter, *, bureau: Bureau, batch: SubmissionBatch, actor) -> int:
     """Claim the bureau's pending submissions chunk by chunk and write their data records. A
-    second thread encodes one chunk while the database claims the next, so the machine's two
-    cores share the work; memory holds at most two chunks."""
+    second thread converts and encodes one chunk while the database claims the next (on the
+    other of two cursors), so the machine's two cores share the work; memory holds at most two
+    chunks."""
     reason = _("登録ファイル %(batch)s に収録（送信）") % {"batch": batch.pk}
     at = timezone.now()
     written, after, encoding = 0, 0, None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bureau-file") as encoder:
+    # The cursors close after the encoder thread has finished with them.
+    with (
+        contextlib.ExitStack() as stack,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="bureau-file") as encoder,
+    ):
+        cursors = [stack.enter_context(connection.cursor()) for _n in range(2)] if _set_based() else [None]
         while True:
-            rows = _claim_chunk(bureau=bureau, batch=batch, after=after, actor=actor, reason=reason, at=at)
+            chunk = _claim_chunk(
+                bureau=bureau,
+                batch=batch,
+                after=after,
+                actor=actor,
+                reason=reason,
+                at=at,
+                cursor=cursors[0],
+            )
             if encoding is not None:
                 written += encoding.result()
-            if not rows:
+            if chunk.last is None:
                 return written
-            after = rows[-1][0]
-            encoding = encoder.submit(writer.rows, rows)
+            after = chunk.last
+            encoding = encoder.submit(_encode, writer, chunk)
+            cursors.reverse()
+
+
+def _encode(writer: fileformat.BatchWriter, chunk: _Chunk) -> int:
+    return writer.rows(chunk.rows())
 
 
 def _record_provisions(batch: SubmissionBatch, *, actor, provided_on: date) -> int:
@@ -761,33 +818,54 @@ def _record_provisions(batch: SubmissionBatch, *, actor, provided_on: date) -> i
             _provision_rows(batch, provided_on=provided_on), actor=actor, reason=reason, batch_size=CHUNK_SIZE
         )
     types = sorted(PROVIDED_ITEMS)
+    if len(types) > 31:
+        raise ImproperlyConfigured("record types must fit the bits of an integer")
     identity = str(IDENTITY_ITEM)
     basis = ProvisionBasis.CONSENT
-    reference = f"bureau-batch:{batch.pk}"
     quote = connection.ops.quote_name
+    # The history rows come from the INSERT's own rows (as ``copy_to_history`` writes them).
+    columns, values, history_params = history_select(
+        ProvisionRecord,
+        connection,
+        actor=actor,
+        reason=reason,
+        history_type="+",
+        at=timezone.now(),
+        named=True,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH kinds AS (
-                SELECT DISTINCT member_id, record_type FROM {quote(Submission._meta.db_table)}
-                WHERE batch_id = %(batch)s
-            ), items AS (
-                SELECT kinds.member_id, k.item, min(k.position) AS position
-                FROM kinds LEFT JOIN unnest(%(types)s::text[], %(items)s::text[]) WITH ORDINALITY
-                    AS k(record_type, item, position) ON k.record_type = kinds.record_type
-                GROUP BY kinds.member_id, k.item
-            ), created AS (
+            WITH kinds AS MATERIALIZED (
+                -- the record types of each member's records in the batch, as bits (position in types)
+                SELECT member_id,
+                       COALESCE(bit_or(1 << (array_position(%(types)s::text[], record_type::text) - 1)), 0) AS mask
+                FROM {quote(Submission._meta.db_table)} WHERE batch_id = %(batch)s
+                GROUP BY member_id
+            ), labels AS (
+                -- the items of each combination of record types found, made once per combination
+                SELECT m.mask, jsonb_build_array(%(identity)s::text) || COALESCE((
+                    SELECT jsonb_agg(i.item ORDER BY i.position) FROM (
+                        SELECT k.item, min(k.position) AS position
+                        FROM unnest(%(types)s::text[], %(items)s::text[]) WITH ORDINALITY
+                            AS k(record_type, item, position)
+                        WHERE m.mask & (1 << (k.position::int - 1)) <> 0 AND k.item <> %(identity)s
+                        GROUP BY k.item
+                    ) i), '[]'::jsonb) AS items
+                FROM (SELECT DISTINCT mask FROM kinds) m
+            ), source AS (
                 INSERT INTO {quote(ProvisionRecord._meta.db_table)} (
                     member_id, recipient_kind, recipient, items, provided_on, basis, consent_recorded,
                     kept_until, reference)
-                SELECT member_id, %(recipient_kind)s, %(recipient)s,
-                       jsonb_build_array(%(identity)s::text) || COALESCE(
-                           jsonb_agg(item ORDER BY position) FILTER (WHERE item <> %(identity)s), '[]'::jsonb),
+                SELECT kinds.member_id, %(recipient_kind)s, %(recipient)s, labels.items,
                        %(provided_on)s, %(basis)s, %(consent_recorded)s, %(kept_until)s, %(reference)s
-                FROM items GROUP BY member_id ORDER BY member_id
-                RETURNING id
+                FROM kinds JOIN labels ON labels.mask = kinds.mask ORDER BY kinds.member_id
+                RETURNING *
+            ), history AS (
+                INSERT INTO {quote(ProvisionRecord.history.model._meta.db_table)} ({columns})
+                SELECT {values} FROM source
             )
-            SELECT count(*), min(id), max(id) FROM created
+            SELECT count(*) FROM source
             """,
             {
                 "batch": batch.pk,
@@ -800,18 +878,11 @@ def _record_provisions(batch: SubmissionBatch, *, actor, provided_on: date) -> i
                 "basis": basis,
                 "consent_recorded": True,
                 "kept_until": add_years(provided_on, PROVISION_RECORD_YEARS[basis]),
-                "reference": reference,
+                "reference": f"bureau-batch:{batch.pk}",
+                **history_params,
             },
         )
-        created, first, last = cursor.fetchone()
-    if created:
-        copy_to_history(
-            ProvisionRecord.objects.filter(pk__gte=first, pk__lte=last, reference=reference),
-            actor=actor,
-            reason=reason,
-            history_type="+",
-        )
-    return created
+        return cursor.fetchone()[0]
 
 
 def _provision_rows(batch: SubmissionBatch, *, provided_on: date) -> Iterator[dict[str, Any]]:

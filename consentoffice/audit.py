@@ -56,9 +56,12 @@ def affiliate_user(code: str):
 # --- Set-based history rows (bulk writes keep their audit trail) ---------------------------
 
 
-def history_select(model: type[models.Model], db, *, actor, reason: str, history_type: str, at: datetime):
+def history_select(
+    model: type[models.Model], db, *, actor, reason: str, history_type: str, at: datetime, named: bool = False
+):
     """Column list, SELECT list (over an alias ``source`` of ``model``'s columns) and parameters
-    that make one simple-history row of ``model`` per source row."""
+    that make one simple-history row of ``model`` per source row. With ``named`` the parameters are
+    a dict (``%(history_…)s`` placeholders) for statements that name their other parameters."""
     history = model.history.model
     own = {field.column for field in model._meta.concrete_fields}
     extra = {
@@ -68,21 +71,22 @@ def history_select(model: type[models.Model], db, *, actor, reason: str, history
         "history_user_id": actor.pk,
     }
     quote = db.ops.quote_name
-    columns, values, params = [], [], []
+    columns, values, params, named_params = [], [], [], {}
     for field in history._meta.concrete_fields:
         if field is history._meta.pk:
             if not isinstance(field, models.AutoField):
                 raise ImproperlyConfigured(f"{history._meta.label}: history ids must come from the database")
             continue
         if field.column in extra:
-            values.append("%s")
+            values.append(f"%({field.column})s" if named else "%s")
             params.append(extra[field.column])
+            named_params[field.column] = extra[field.column]
         elif field.column in own:
             values.append(f"source.{quote(field.column)}")
         else:
             raise ImproperlyConfigured(f"{history._meta.label}.{field.name} has no source column")
         columns.append(quote(field.column))
-    return ", ".join(columns), ", ".join(values), params
+    return ", ".join(columns), ", ".join(values), named_params if named else params
 
 
 def copy_to_history(
