@@ -147,7 +147,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes checks every login attempt first; ModelBackend then checks the password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "consentoffice.auth_backends.ModelBackendOneQuery",
 ]
 # Lockout: 5 wrong passwords for one username from one address lock that pair for 30 minutes
 # (an attacker cannot lock a colleague out from elsewhere); a success resets the count.

@@ -355,10 +355,10 @@ def queries(client, **params) -> int:
 @pytest.mark.parametrize(
     ("role", "base"),
     [
-        # session, user, two permission queries, the list
-        ("operator", 5),
+        # session, user, the permissions (one query), the list
+        ("operator", 4),
         # + the OTP device of the verified session
-        ("supervisor", 6),
+        ("supervisor", 5),
     ],
 )
 def test_the_list_costs_the_same_queries_for_three_members_or_sixty(client, request, role, base):
