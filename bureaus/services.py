@@ -46,6 +46,7 @@ from bureaus.models import (
 from consentoffice import roles
 from consentoffice.audit import copy_to_history, history_select, save_tracked
 from consentoffice.dates import add_years
+from consentoffice.i18n import record_text
 from consentoffice.models import Notification
 from consentoffice.services import notify_roles
 from members.models import Contract, Member, PaymentRecord, ProvisionBasis, ProvisionRecord, RecipientKind
@@ -256,7 +257,7 @@ def make_inquiry(
                 inquired_at=inquired_at,
             ),
             actor=actor,
-            reason=_("個人信用情報機関へ照会（支払能力の調査）"),
+            reason=record_text("個人信用情報機関へ照会（支払能力の調査）"),
         )
         if rules.is_registered(bureau, RecordType.APPLICATION):
             _create_submission(
@@ -268,7 +269,7 @@ def make_inquiry(
                 record_type=RecordType.APPLICATION,
                 event_date=timezone.localdate(inquired_at),
                 payload=build_payload(member=contract.member, contract=contract),
-                reason=_("照会により申込みの事実を登録"),
+                reason=record_text("照会により申込みの事実を登録"),
             )
     return inquiry
 
@@ -313,7 +314,7 @@ def record_contract_event(
                 record_type=record_type,
                 event_date=event_date,
                 payload=build_payload(member=contract.member, contract=contract),
-                reason=reason or _("契約の事実を登録: %(type)s") % {"type": label},
+                reason=reason or record_text("契約の事実を登録: %(type)s") % {"type": label},
             )
             for bureau in member_bureaus(record_type)
         ]
@@ -345,7 +346,7 @@ def _start_lapse_after_contract_end(contract: Contract, *, actor) -> None:
             Submission,
             ["registered_until"],
             default_user=actor,
-            default_change_reason=_("契約終了により登録期限が確定"),
+            default_change_reason=record_text("契約終了により登録期限が確定"),
         )
     for bureau_id in codes:
         refresh_identity_lapse(member_id=contract.member_id, bureau_id=bureau_id, actor=actor)
@@ -380,7 +381,7 @@ def refresh_identity_lapse(*, member_id: int, bureau_id: int, actor) -> int:
             Submission,
             ["registered_until"],
             default_user=actor,
-            default_change_reason=_("他の登録情報に合わせて本人特定情報の登録期限を更新"),
+            default_change_reason=record_text("他の登録情報に合わせて本人特定情報の登録期限を更新"),
         )
     return len(changed)
 
@@ -436,7 +437,7 @@ def record_payment_status(*, actor, payment: PaymentRecord) -> list[Submission]:
                     record_type=RecordType.PAYMENT,
                     event_date=payment.month,
                     payload=payload,
-                    reason=_("月次の返済状況を登録"),
+                    reason=record_text("月次の返済状況を登録"),
                 )
             )
             follow_up = None
@@ -548,11 +549,11 @@ def resubmit(*, actor, submission: Submission, reason: str = "") -> Submission:
             record_type=original.record_type,
             event_date=original.event_date,
             payload=payload,
-            reason=reason or _("返却された登録情報を修正して再送"),
+            reason=reason or record_text("返却された登録情報を修正して再送"),
             original=original,
         )
         original.status = SubmissionStatus.SUPERSEDED
-        save_tracked(original, actor=actor, reason=reason or _("再送により置換"), clean=False)
+        save_tracked(original, actor=actor, reason=reason or record_text("再送により置換"), clean=False)
     return new
 
 
@@ -595,7 +596,7 @@ def _build_batch(bureau: Bureau, *, actor, now: datetime) -> SubmissionBatch | N
             batch = save_tracked(
                 SubmissionBatch(bureau=bureau, created_at=now, created_by=actor),
                 actor=actor,
-                reason=_("登録ファイルを作成"),
+                reason=record_text("登録ファイルを作成"),
             )
             writer = fileformat.BatchWriter(spool.file)
             writer.header(
@@ -616,7 +617,7 @@ def _build_batch(bureau: Bureau, *, actor, now: datetime) -> SubmissionBatch | N
             batch.file_name = saved_name
             batch.record_count = count
             batch.sha256 = writer.sha256
-            save_tracked(batch, actor=actor, reason=_("登録ファイルを作成"))
+            save_tracked(batch, actor=actor, reason=record_text("登録ファイルを作成"))
             _record_provisions(batch, actor=actor, provided_on=timezone.localdate(now))
     except Exception:
         if saved_name:
@@ -775,7 +776,7 @@ def _claim_into(writer: fileformat.BatchWriter, *, bureau: Bureau, batch: Submis
     second thread converts and encodes one chunk while the database claims the next (on the
     other of two cursors), so the machine's two cores share the work; memory holds at most two
     chunks."""
-    reason = _("登録ファイル %(batch)s に収録（送信）") % {"batch": batch.pk}
+    reason = record_text("登録ファイル %(batch)s に収録（送信）", batch=batch.pk)
     at = timezone.now()
     written, after, encoding = 0, 0, None
     # The cursors close after the encoder thread has finished with them.
@@ -812,7 +813,7 @@ def _record_provisions(batch: SubmissionBatch, *, actor, provided_on: date) -> i
     in the batch, with its history row: the items are the identity data and the kinds of facts
     sent (``PROVIDED_ITEMS``, in record type order, each once). On PostgreSQL one statement
     writes them all; elsewhere ``members.services.record_provisions_bulk`` does, in chunks."""
-    reason = _("個人信用情報機関への登録（第三者提供記録）")
+    reason = record_text("個人信用情報機関への登録（第三者提供記録）")
     if not _set_based():
         return record_provisions_bulk(
             _provision_rows(batch, provided_on=provided_on), actor=actor, reason=reason, batch_size=CHUNK_SIZE
@@ -953,7 +954,7 @@ def import_response(*, actor, batch: SubmissionBatch, stream: IO[bytes]) -> Subm
         if first_answer:
             batch.status = BatchStatus.ANSWERED
             batch.answered_at = answered_at
-        save_tracked(batch, actor=actor, reason=_("登録結果ファイルを取り込み"))
+        save_tracked(batch, actor=actor, reason=record_text("登録結果ファイルを取り込み"))
         if first_answer and batch.rejected_count:
             _notify_rejects(batch)
     return batch
@@ -963,12 +964,12 @@ def _notify_rejects(batch: SubmissionBatch) -> None:
     """Operators fix rejected records and resubmit them: each sees one notice per answered file."""
     notify_roles(
         kind=Notification.Kind.BUREAU_REJECT,
-        title=_("信用情報機関の返却: %(bureau)s 登録ファイル %(batch)s で %(count)d件")
-        % {
-            "bureau": batch.bureau.code,
-            "batch": str(batch),
-            "count": batch.rejected_count,
-        },
+        title=record_text(
+            "信用情報機関の返却: %(bureau)s 登録ファイル %(batch)s で %(count)d件",
+            bureau=batch.bureau.code,
+            batch=str(batch),
+            count=batch.rejected_count,
+        ),
         url=reverse("admin:bureaus_submission_changelist")
         + f"?status__exact={SubmissionStatus.REJECTED}&bureau__id__exact={batch.bureau_id}",
         role_names=(roles.OPERATOR, roles.SUPERVISOR),
@@ -1000,7 +1001,7 @@ def _apply_results(batch: SubmissionBatch, results: dict[int, str], *, actor, an
             Submission,
             ["status", "response_code", "response_message", "answered_at"],
             default_user=actor,
-            default_change_reason=_("登録結果の取り込み（登録ファイル %(batch)s）") % {"batch": batch.pk},
+            default_change_reason=record_text("登録結果の取り込み（登録ファイル %(batch)s）", batch=batch.pk),
         )
 
 
@@ -1036,7 +1037,7 @@ def expire_registrations(*, actor, today: date | None = None) -> int:
                 Submission,
                 ["status"],
                 default_user=actor,
-                default_change_reason=_("登録期間の満了"),
+                default_change_reason=record_text("登録期間の満了"),
             )
             total += len(chunk)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.functional import Promise
 
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
@@ -22,3 +23,18 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
             language = None
         translation.activate(language or settings.LANGUAGE_CODE)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+def record_text(message: str, **params) -> str:
+    """A text the records keep — a history row's reason, a notification's title — in the center's
+    language (``settings.LANGUAGE_CODE``), whichever language the operator's screen is in, so the
+    audit trail reads the same for everyone and a search of it finds every row. ``message`` is a
+    msgid (``makemessages`` collects ``record_text`` calls: ``consentoffice/management/commands/
+    makemessages.py``); ``params`` are rendered in the same language (a choice label, say)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        text = translation.gettext(message)
+        if not params:
+            return text
+        return text % {
+            key: str(value) if isinstance(value, Promise) else value for key, value in params.items()
+        }

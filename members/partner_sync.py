@@ -32,6 +32,7 @@ from simple_history.utils import bulk_update_with_history
 
 from consentoffice import roles
 from consentoffice.audit import affiliate_user, save_tracked, system_user
+from consentoffice.i18n import record_text
 from consentoffice.models import Notification
 from consentoffice.queue import enqueue_on_commit
 from consentoffice.services import notify_roles
@@ -166,8 +167,9 @@ def _notify_dead(count: int) -> None:
     """Supervisors see newly dead events on their home page (one notice per run, counts only)."""
     notify_roles(
         kind=Notification.Kind.SYNC_DEAD,
-        title=_("提携先連携 %(count)d件が送信不能になりました。内容を確認して再送してください。")
-        % {"count": count},
+        title=record_text(
+            "提携先連携 %(count)d件が送信不能になりました。内容を確認して再送してください。", count=count
+        ),
         url=reverse("admin:members_partnersyncevent_changelist") + "?status__exact=dead",
         role_names=(roles.SUPERVISOR, roles.PRIVACY_OFFICER),
     )
@@ -239,14 +241,14 @@ def _apply(event: PartnerSyncEvent, outcome: _Outcome) -> str:
     if outcome.kind == "sent":
         event.status = SyncStatus.SENT
         event.sent_at = now
-        reason = _("提携先へ送信")
+        reason = record_text("提携先へ送信")
     elif outcome.kind == "dead":
         event.status = SyncStatus.DEAD
-        reason = _("送信不能")
+        reason = record_text("送信不能")
         logger.warning("partner sync event %s dead after %s attempts", event.pk, event.attempts)
     else:
         event.next_attempt_at = now + timedelta(seconds=backoff_seconds(event.attempts))
-        reason = _("再送予定")
+        reason = record_text("再送予定")
     return str(reason)
 
 
@@ -262,7 +264,7 @@ def replay(event: PartnerSyncEvent, *, actor) -> PartnerSyncEvent:
         locked.status = SyncStatus.PENDING
         locked.attempts = 0
         locked.next_attempt_at = timezone.now()
-        save_tracked(locked, actor=actor, reason=_("送信不能イベントを再送"), clean=False)
+        save_tracked(locked, actor=actor, reason=record_text("送信不能イベントを再送"), clean=False)
         queue_delivery()
     return locked
 
@@ -356,13 +358,14 @@ def apply_inbound(
                 attempts=1,
                 sent_at=timezone.now(),
             )
-            save_tracked(record, actor=actor, reason=_("提携先からの変更通知を受信"), clean=False)
+            save_tracked(record, actor=actor, reason=record_text("提携先からの変更通知を受信"), clean=False)
             member = services.update_member(
                 member,
                 actor=actor,
                 source_affiliate=affiliate,
-                reason=_("提携先（%(code)s）からの変更通知 %(event)s")
-                % {"code": affiliate.code, "event": event_id},
+                reason=record_text(
+                    "提携先（%(code)s）からの変更通知 %(event)s", code=affiliate.code, event=event_id
+                ),
                 **changes,
             )
     except IntegrityError:

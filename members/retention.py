@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from consentoffice.i18n import record_text
 from members import services
 from members.models import Contract, ContractStatus, Member, MemberStatus
 
@@ -101,10 +101,11 @@ def apply(*, actor, today: date | None = None) -> list[Step]:
     members = {m.pk: m for m in Member.objects.filter(pk__in={s.member_id for s in steps})}
     done = []
     for step in steps:
-        reason = _("保有期間の経過による%(what)s（同意条項第7条、関係終了日 %(ended)s）") % {
-            "what": _("匿名化") if step.target == ANONYMIZE else _("削除"),
-            "ended": step.ended_on.isoformat(),
-        }
+        reason = record_text(
+            "保有期間の経過による%(what)s（同意条項第7条、関係終了日 %(ended)s）",
+            what=record_text("匿名化") if step.target == ANONYMIZE else record_text("削除"),
+            ended=step.ended_on.isoformat(),
+        )
         member = members[step.member_id]
         if step.target == ANONYMIZE:
             services.anonymize_member(member, actor=actor, reason=reason)

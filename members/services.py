@@ -21,6 +21,7 @@ from consentoffice.audit import save_tracked
 from consentoffice.audit_seal import amend_history
 from consentoffice.crypto import mask
 from consentoffice.dates import add_years
+from consentoffice.i18n import record_text
 from members.models import (
     CATEGORY_1_FIELDS,
     AccessAction,
@@ -85,7 +86,7 @@ def create_member(*, actor, reason: str = "", **fields: Any) -> Member:
             member.member_no = next_member_no()
         try:
             with transaction.atomic():
-                return save_tracked(member, actor=actor, reason=reason or _("会員登録"))
+                return save_tracked(member, actor=actor, reason=reason or record_text("会員登録"))
         except IntegrityError:
             if "member_no" in fields or attempt == 2:
                 raise ValidationError({"member_no": _("この会員番号はすでに使われています。")}) from None
@@ -159,7 +160,7 @@ def queue_partner_sync(
             )
         )
     for event in events:
-        save_tracked(event, actor=actor, reason=_("会員情報の変更を提携先へ連携"), clean=False)
+        save_tracked(event, actor=actor, reason=record_text("会員情報の変更を提携先へ連携"), clean=False)
     if events:
         from members.partner_sync import queue_delivery
 
@@ -213,9 +214,11 @@ def set_consent(
         consent.version = version
         consent.source = source
         consent.recorded_at = timezone.now()
-        default_reason = (_("%(purpose)sに同意") if granted else _("%(purpose)sへの同意を撤回・拒否")) % {
-            "purpose": purpose.name
-        }
+        default_reason = (
+            record_text("%(purpose)sに同意", purpose=purpose.name)
+            if granted
+            else record_text("%(purpose)sへの同意を撤回・拒否", purpose=purpose.name)
+        )
         return save_tracked(consent, actor=actor, reason=reason or default_reason)
 
 
@@ -227,7 +230,7 @@ def create_consent_version(
         code=code, title=title, body=body, effective_from=effective_from, prepared_by=actor
     )
     with transaction.atomic():
-        return save_tracked(version, actor=actor, reason=_("同意条項の版を作成"))
+        return save_tracked(version, actor=actor, reason=record_text("同意条項の版を作成"))
 
 
 def publish_consent_version(version: ConsentVersion, *, actor) -> ConsentVersion:
@@ -241,7 +244,7 @@ def publish_consent_version(version: ConsentVersion, *, actor) -> ConsentVersion
             raise PermissionDenied(_("作成者本人は公開を承認できません（二者確認）。"))
         locked.published_at = timezone.now()
         locked.published_by = actor
-        return save_tracked(locked, actor=actor, reason=_("同意条項の版を公開"))
+        return save_tracked(locked, actor=actor, reason=record_text("同意条項の版を公開"))
 
 
 # --- Contracts and applications (Art. 5) -----------------------------------------------------
@@ -281,7 +284,7 @@ def apply_for_contract(
         settlement_account=settlement_account,
     )
     with transaction.atomic():
-        return save_tracked(contract, actor=actor, reason=_("取引の申込"))
+        return save_tracked(contract, actor=actor, reason=record_text("取引の申込"))
 
 
 def refused_required_purposes(member: Member) -> list[Purpose]:
@@ -308,7 +311,7 @@ def decide_application(
             locked.contracted_on = decided_on or timezone.localdate()
             if locked.contracted_on < locked.applied_on or locked.contracted_on > timezone.localdate():
                 raise ValidationError({"decided_on": _("契約日は申込日以降、今日以前の日付にしてください。")})
-            history_reason = _("申込を承認（契約成立）")
+            history_reason = record_text("申込を承認（契約成立）")
         else:
             if reason not in DeclineReason.values:
                 raise ValidationError({"reason": _("不成立の理由を選んでください。")})
@@ -322,12 +325,12 @@ def decide_application(
                 )
             locked.status = ContractStatus.DECLINED
             locked.decline_reason = reason
-            history_reason = _("申込を謝絶: %(reason)s") % {"reason": DeclineReason(reason).label}
+            history_reason = record_text("申込を謝絶: %(reason)s", reason=DeclineReason(reason).label)
         save_tracked(locked, actor=actor, reason=history_reason)
         if approve and locked.member.status == MemberStatus.APPLICANT:
             member = locked.member
             member.status = MemberStatus.ACTIVE
-            save_tracked(member, actor=actor, reason=_("契約成立により会員となった"), clean=False)
+            save_tracked(member, actor=actor, reason=record_text("契約成立により会員となった"), clean=False)
     contract.refresh_from_db()
     return locked
 
@@ -340,7 +343,7 @@ def end_contract(contract: Contract, *, actor, ended_on: date | None = None, rea
             raise ValidationError(_("成立している契約だけが終了できます。"))
         locked.status = ContractStatus.ENDED
         locked.ended_on = ended_on or timezone.localdate()
-        return save_tracked(locked, actor=actor, reason=reason or _("契約終了"))
+        return save_tracked(locked, actor=actor, reason=reason or record_text("契約終了"))
 
 
 # --- Other categories (③–⑩) ------------------------------------------------------------------
@@ -357,7 +360,7 @@ def add_contact_record(*, actor, member: Member, channel: str, summary: str, **f
         ContactRecord,
         actor=actor,
         perm="members.add_contactrecord",
-        reason=_("応対記録"),
+        reason=record_text("応対記録"),
         member=member,
         channel=channel,
         summary=summary,
@@ -373,7 +376,7 @@ def add_identity_document(
         IdentityDocument,
         actor=actor,
         perm="members.add_identitydocument",
-        reason=_("本人確認書類を確認"),
+        reason=record_text("本人確認書類を確認"),
         member=member,
         kind=kind,
         number=number,
@@ -389,7 +392,7 @@ def add_financial_declaration(
         FinancialDeclaration,
         actor=actor,
         perm="members.add_financialdeclaration",
-        reason=_("資産・収入等の申告"),
+        reason=record_text("資産・収入等の申告"),
         member=member,
         annual_income=annual_income,
         declared_on=declared_on or timezone.localdate(),
@@ -402,7 +405,7 @@ def add_public_record(*, actor, member: Member, source: str, summary: str, found
         PublicRecord,
         actor=actor,
         perm="members.add_publicrecord",
-        reason=_("公開情報を記録"),
+        reason=record_text("公開情報を記録"),
         member=member,
         source=source,
         summary=summary,
@@ -417,7 +420,7 @@ def add_payment_record(
         PaymentRecord,
         actor=actor,
         perm="members.add_paymentrecord",
-        reason=_("支払状況を記録"),
+        reason=record_text("支払状況を記録"),
         contract=contract,
         month=month.replace(day=1),
         status_code=status_code,
@@ -437,7 +440,7 @@ def save_affiliate(
     for field, value in fields.items():
         setattr(affiliate, field, value)
     with transaction.atomic():
-        return save_tracked(affiliate, actor=actor, reason=reason or _("提携先の登録・変更"))
+        return save_tracked(affiliate, actor=actor, reason=reason or record_text("提携先の登録・変更"))
 
 
 # --- Third-party provision records (APPI Art. 29) ------------------------------------------
@@ -467,7 +470,7 @@ def record_provision(
         reference=reference,
         consent_recorded=basis == ProvisionBasis.CONSENT,
     )
-    return save_tracked(record, actor=actor, reason=_("第三者提供を記録"))
+    return save_tracked(record, actor=actor, reason=record_text("第三者提供を記録"))
 
 
 # --- Access log and sensitive values --------------------------------------------------------
@@ -631,7 +634,7 @@ def save_contractor(
     for field, value in fields.items():
         setattr(contractor, field, value)
     with transaction.atomic():
-        return save_tracked(contractor, actor=actor, reason=reason or _("委託先の登録・変更"))
+        return save_tracked(contractor, actor=actor, reason=reason or record_text("委託先の登録・変更"))
 
 
 def entrust(
@@ -662,7 +665,7 @@ def entrust(
         provided_on=provided_on or timezone.localdate(),
     )
     with transaction.atomic():
-        return save_tracked(entrustment, actor=actor, reason=reason or _("委託先へ提供"))
+        return save_tracked(entrustment, actor=actor, reason=reason or record_text("委託先へ提供"))
 
 
 # --- Access log from the back-office (admin) ------------------------------------------------
@@ -700,7 +703,7 @@ def record_provisions_bulk(rows, *, actor=None, reason: str = "", batch_size: in
     bounded however many rows the iterable yields. Returns how many were created."""
     from simple_history.utils import bulk_create_with_history
 
-    reason = reason or _("第三者提供を記録")
+    reason = reason or record_text("第三者提供を記録")
     count = 0
     chunk: list[ProvisionRecord] = []
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from consentoffice import roles
 from consentoffice.audit import copy_to_history, system_user
+from consentoffice.i18n import record_text
 from consentoffice.models import Heartbeat, Notification
 from requests import rules
 from requests.models import Reminder, Ticket
@@ -137,7 +138,12 @@ def send_deadline_reminders(*, now=None) -> ReminderRun:
         _insert(Reminder, ("ticket_id", "kind", "sent_on", "sent_at", "recipients"), reminder_rows)
         _insert(Notification, ("user_id", "kind", "title", "url", "created_at"), notification_rows)
         if escalate_ids:
-            _escalate(escalate_ids, now=now, actor=system_user(), reason=_("期限超過のためエスカレーション"))
+            _escalate(
+                escalate_ids,
+                now=now,
+                actor=system_user(),
+                reason=record_text("期限超過のためエスカレーション"),
+            )
         transaction.on_commit(lambda: _send_mail(mail, run))
     return run
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from bureaus.services import record_member_correction
 from consentoffice import roles
 from consentoffice.audit import save_tracked
+from consentoffice.i18n import record_text
 from members import services as member_services
 from members.models import CATEGORY_1_FIELDS, ConsentSource, Member
 from requests import rules, selectors
@@ -132,7 +133,7 @@ def open_ticket(
         )
         try:
             with transaction.atomic():
-                return save_tracked(ticket, actor=actor, reason=f"{ticket.number} {_('受付')}")
+                return save_tracked(ticket, actor=actor, reason=f"{ticket.number} {record_text('受付')}")
         except IntegrityError:
             if attempt == 4:
                 raise
@@ -145,7 +146,9 @@ def start_verification(
     _require_staff(actor)
     with transaction.atomic():
         locked = _lock(ticket, "start_verification", expected_version=expected_version)
-        saved = _save(locked, actor=actor, reason=note or _("本人確認を開始"), action="start_verification")
+        saved = _save(
+            locked, actor=actor, reason=note or record_text("本人確認を開始"), action="start_verification"
+        )
     return _refresh(ticket, saved)
 
 
@@ -196,7 +199,7 @@ def verify_identity(
         if locked.requester_type != "self":
             locked.agent_document_issued_on = agent_document_issued_on
             locked.agent_verified = True
-        saved = _save(locked, actor=actor, reason=_("本人確認済み"), action="verify_identity")
+        saved = _save(locked, actor=actor, reason=record_text("本人確認済み"), action="verify_identity")
     return _refresh(ticket, saved)
 
 
@@ -205,7 +208,7 @@ def assign(ticket: Ticket, *, actor, assignee, expected_version: int | None = No
     with transaction.atomic():
         locked = _lock(ticket, "assign", expected_version=expected_version)
         locked.assignee = assignee
-        saved = _save(locked, actor=actor, reason=_("担当者を変更"))
+        saved = _save(locked, actor=actor, reason=record_text("担当者を変更"))
     return _refresh(ticket, saved)
 
 
@@ -221,7 +224,7 @@ def hold(ticket: Ticket, *, actor, reason: str, expected_version: int | None = N
         locked.on_hold = True
         locked.hold_reason = reason.strip()
         locked.hold_started_at = timezone.now()
-        saved = _save(locked, actor=actor, reason=_("保留: %(reason)s") % {"reason": reason.strip()})
+        saved = _save(locked, actor=actor, reason=record_text("保留: %(reason)s", reason=reason.strip()))
     return _refresh(ticket, saved)
 
 
@@ -232,7 +235,7 @@ def resume(ticket: Ticket, *, actor, expected_version: int | None = None) -> Tic
         if not locked.on_hold:
             raise ValidationError(_("保留中ではありません。"))
         _end_hold(locked)
-        saved = _save(locked, actor=actor, reason=_("保留を解除"))
+        saved = _save(locked, actor=actor, reason=record_text("保留を解除"))
     return _refresh(ticket, saved)
 
 
@@ -255,7 +258,7 @@ def record_fee_payment(
         if locked.fee_amount == 0:
             raise ValidationError(_("この受付票には手数料がかかりません。"))
         locked.fee_paid_on = paid_on
-        saved = _save(locked, actor=actor, reason=_("手数料の入金を確認"))
+        saved = _save(locked, actor=actor, reason=record_text("手数料の入金を確認"))
     return _refresh(ticket, saved)
 
 
@@ -290,8 +293,8 @@ def add_correction_item(
         )
         if CorrectionItem.objects.filter(ticket=locked, field=field).exists():
             raise ValidationError({"field": _("この項目はすでに追加されています。")})
-        save_tracked(item, actor=actor, reason=f"{locked.number} {_('訂正項目を追加')}")
-        _save(locked, actor=actor, reason=_("訂正項目を追加"))
+        save_tracked(item, actor=actor, reason=f"{locked.number} {record_text('訂正項目を追加')}")
+        _save(locked, actor=actor, reason=record_text("訂正項目を追加"))
     return item
 
 
@@ -309,8 +312,8 @@ def decide_correction_item(
         item = CorrectionItem.objects.select_for_update().get(pk=item.pk)
         item.decision = CorrectionItem.Decision.ACCEPTED if accept else CorrectionItem.Decision.REJECTED
         item.decision_note = note.strip()
-        save_tracked(item, actor=actor, reason=f"{locked.number} {_('訂正項目を判断')}")
-        _save(locked, actor=actor, reason=_("訂正項目を判断"))
+        save_tracked(item, actor=actor, reason=f"{locked.number} {record_text('訂正項目を判断')}")
+        _save(locked, actor=actor, reason=record_text("訂正項目を判断"))
     return item
 
 
@@ -334,8 +337,8 @@ def add_deletion_item(
             ground=ground,
             decision=DeletionItem.Decision.REFUSED if ground else DeletionItem.Decision.PENDING,
         )
-        save_tracked(item, actor=actor, reason=f"{locked.number} {_('削除項目を追加')}")
-        _save(locked, actor=actor, reason=_("削除項目を追加"))
+        save_tracked(item, actor=actor, reason=f"{locked.number} {record_text('削除項目を追加')}")
+        _save(locked, actor=actor, reason=record_text("削除項目を追加"))
     return item
 
 
@@ -364,8 +367,8 @@ def decide_deletion_item(
             raise ValidationError({"ground": _("削除しない根拠を選んでください。")})
         item.decision = DeletionItem.Decision.ACCEPTED if accept else DeletionItem.Decision.REFUSED
         item.ground = "" if accept else ground
-        save_tracked(item, actor=actor, reason=f"{locked.number} {_('削除項目を判断')}")
-        _save(locked, actor=actor, reason=_("削除項目を判断"))
+        save_tracked(item, actor=actor, reason=f"{locked.number} {record_text('削除項目を判断')}")
+        _save(locked, actor=actor, reason=record_text("削除項目を判断"))
     return item
 
 
@@ -461,7 +464,7 @@ def submit_for_approval(
         saved = _save(
             locked,
             actor=actor,
-            reason=_("承認を依頼: %(outcome)s") % {"outcome": locked.get_outcome_display()},
+            reason=record_text("承認を依頼: %(outcome)s", outcome=locked.get_outcome_display()),
             action=action,
         )
     return _refresh(ticket, saved)
@@ -480,7 +483,7 @@ def send_back(ticket: Ticket, *, actor, reason: str, expected_version: int | Non
         saved = _save(
             locked,
             actor=actor,
-            reason=_("差し戻し: %(reason)s") % {"reason": reason.strip()},
+            reason=record_text("差し戻し: %(reason)s", reason=reason.strip()),
             action="send_back",
         )
     return _refresh(ticket, saved)
@@ -514,7 +517,7 @@ def approve(
         locked.approver = actor
         locked.approved_at = now
         locked.closed_at = now
-        saved = _save(locked, actor=actor, reason=_("承認・完了"), action="approve")
+        saved = _save(locked, actor=actor, reason=record_text("承認・完了"), action="approve")
     return _refresh(ticket, saved)
 
 
@@ -535,7 +538,7 @@ def close_ticket(
         if locked.on_hold:  # a closed ticket is no longer waiting: the hold ends with it
             _end_hold(locked)
         locked.closed_at = _closing_time(locked, closed_at)
-        saved = _save(locked, actor=actor, reason=note.strip() or _("完了"), action="close_ticket")
+        saved = _save(locked, actor=actor, reason=note.strip() or record_text("完了"), action="close_ticket")
     return _refresh(ticket, saved)
 
 
@@ -553,7 +556,7 @@ def _apply_correction(ticket: Ticket, actor) -> None:
         return
     if "birth_date" in changes:
         changes["birth_date"] = date.fromisoformat(changes["birth_date"])
-    reason = _history_reason(ticket, _("訂正請求に基づく訂正"))
+    reason = _history_reason(ticket, record_text("訂正請求に基づく訂正"))
     member_services.update_member(ticket.member, actor=actor, reason=reason, **changes)
     # A corrected item registered at a bureau is corrected there too (clause Art. 4).
     record_member_correction(actor=actor, member=ticket.member, fields=sorted(changes), reason=reason)
@@ -568,10 +571,10 @@ def _apply_deletion(ticket: Ticket, actor) -> None:
                 ticket.member,
                 actor=actor,
                 target=item.target,
-                reason=_history_reason(ticket, _("削除請求に基づく削除")),
+                reason=_history_reason(ticket, record_text("削除請求に基づく削除")),
             )
         item.erased_count = count
-        save_tracked(item, actor=actor, reason=_history_reason(ticket, _("削除を実施")))
+        save_tracked(item, actor=actor, reason=_history_reason(ticket, record_text("削除を実施")))
 
 
 def _withdraw(ticket: Ticket, actor, purposes: tuple[str, ...]) -> int:
@@ -582,7 +585,7 @@ def _withdraw(ticket: Ticket, actor, purposes: tuple[str, ...]) -> int:
             granted=False,
             actor=actor,
             source=ConsentSource.TICKET,
-            reason=_history_reason(ticket, _("申出に基づく利用の中止")),
+            reason=_history_reason(ticket, record_text("申出に基づく利用の中止")),
         )
     return len(purposes)
 
@@ -597,14 +600,16 @@ def _apply_usage_stop(ticket: Ticket, actor) -> None:
 
 def _apply_provision_stop(ticket: Ticket, actor) -> None:
     member_services.stop_provision(
-        ticket.member, actor=actor, reason=_history_reason(ticket, _("第三者提供停止請求に基づく停止"))
+        ticket.member,
+        actor=actor,
+        reason=_history_reason(ticket, record_text("第三者提供停止請求に基づく停止")),
     )
 
 
 def _apply_disclosure(ticket: Ticket, actor) -> None:
     package = ticket.packages.order_by("-created_at").first()
     package.delivered_at = timezone.now()
-    save_tracked(package, actor=actor, reason=_history_reason(ticket, _("開示パッケージを交付")))
+    save_tracked(package, actor=actor, reason=_history_reason(ticket, record_text("開示パッケージを交付")))
 
 
 def _no_effect(ticket: Ticket, actor) -> None:
@@ -646,6 +651,6 @@ def build_disclosure_package(
             files=built.files,
             created_by=actor,
         )
-        save_tracked(package, actor=actor, reason=f"{locked.number} {_('開示パッケージを作成')}")
-        _save(locked, actor=actor, reason=_("開示パッケージを作成"))
+        save_tracked(package, actor=actor, reason=f"{locked.number} {record_text('開示パッケージを作成')}")
+        _save(locked, actor=actor, reason=record_text("開示パッケージを作成"))
     return package
