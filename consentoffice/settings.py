@@ -37,6 +37,10 @@ _DEV_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWNvbnNlbnRvZmZpY2UtMzItYnk="
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "" if PRODUCTION else _DEV_SECRET_KEY)
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 FIELD_ENCRYPTION_KEYS = _env_list("FIELD_ENCRYPTION_KEYS", "" if PRODUCTION else _DEV_ENCRYPTION_KEY)
+# The HMAC key of the audit trail's seal chain (consentoffice.audit_seal). Production needs its own,
+# kept apart from the secret key: rotating or leaking the secret key must neither break the
+# verification of past seals nor let whoever holds it forge new ones.
+AUDIT_SEAL_KEY = os.environ.get("AUDIT_SEAL_KEY", "" if PRODUCTION else f"audit-seal:{SECRET_KEY}")
 
 if PRODUCTION:
     missing = [
@@ -45,6 +49,7 @@ if PRODUCTION:
             ("DJANGO_SECRET_KEY", SECRET_KEY),
             ("DJANGO_ALLOWED_HOSTS", ALLOWED_HOSTS),
             ("FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS),
+            ("AUDIT_SEAL_KEY", AUDIT_SEAL_KEY),
         )
         if not value
     ]
@@ -54,6 +59,10 @@ if PRODUCTION:
         raise ImproperlyConfigured("DJANGO_ENV=production refuses the development secret or key.")
     if len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long.")
+    if len(AUDIT_SEAL_KEY) < 32 or AUDIT_SEAL_KEY in (SECRET_KEY, *FIELD_ENCRYPTION_KEYS):
+        raise ImproperlyConfigured(
+            "AUDIT_SEAL_KEY must be at least 32 characters and differ from the secret and encryption keys."
+        )
 
 DEBUG = not PRODUCTION and os.environ.get("DJANGO_DEBUG", "1") == "1"
 
@@ -317,10 +326,9 @@ CELERY_BEAT_SCHEDULE = {
 # Every history row carries the actor and a reason (ticket numbers, clause references).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
-# Tamper evidence of the audit trail (consentoffice.audit_seal): the HMAC key of the hash chain
-# (defaults to one derived from the secret key), how old a row must be before it is sealed (so a
-# transaction still running cannot commit a row behind the seal) and how many rows one run seals.
-AUDIT_SEAL_KEY = os.environ.get("AUDIT_SEAL_KEY", "") or f"audit-seal:{SECRET_KEY}"
+# Tamper evidence of the audit trail (consentoffice.audit_seal; its key, AUDIT_SEAL_KEY, is above):
+# how old a row must be before it is sealed (so a transaction still running cannot commit a row
+# behind the seal) and how many rows one run seals.
 AUDIT_SEAL_DELAY_SECONDS = int(os.environ.get("AUDIT_SEAL_DELAY_SECONDS", "120"))
 AUDIT_SEAL_BATCH_SIZE = int(os.environ.get("AUDIT_SEAL_BATCH_SIZE", "50000"))
 

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS")
+REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS", "AUDIT_SEAL_KEY")
 
 
 def production_env(**values: str) -> dict[str, str]:
@@ -29,6 +29,7 @@ def good_values() -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "info-center.example.jp",
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "AUDIT_SEAL_KEY": secrets.token_urlsafe(48),
     }
 
 
@@ -40,7 +41,7 @@ def setup_django(env: dict[str, str]) -> subprocess.CompletedProcess:
     return run([sys.executable, "-c", "import django; django.setup()"], env)
 
 
-def test_production_refuses_to_start_without_any_of_the_three_variables():
+def test_production_refuses_to_start_without_any_of_the_required_variables():
     result = setup_django(production_env())
 
     assert result.returncode != 0
@@ -83,6 +84,18 @@ def test_production_refuses_insecure_or_malformed_values(override):
     assert "ImproperlyConfigured" in result.stderr
     for value in override.values():
         assert value not in result.stderr  # secrets are never echoed
+
+
+@pytest.mark.parametrize("seal_key", ["short-seal-key", "same-as-secret"])
+def test_production_refuses_a_weak_or_shared_audit_seal_key(seal_key):
+    values = good_values()
+    values["AUDIT_SEAL_KEY"] = values["DJANGO_SECRET_KEY"] if seal_key == "same-as-secret" else seal_key
+
+    result = setup_django(production_env(**values))
+
+    assert result.returncode != 0
+    assert "AUDIT_SEAL_KEY must be at least 32 characters" in result.stderr
+    assert values["AUDIT_SEAL_KEY"] not in result.stderr
 
 
 def test_production_with_all_variables_set_starts():

@@ -5,19 +5,17 @@ production."""
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from django.urls import reverse
 
 from tests.factories import MemberFactory
+from tests.test_settings import good_values, production_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,15 +151,7 @@ def test_no_project_template_holds_inline_script():
 
 
 def _production_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
-    env.update(
-        DJANGO_ENV="production",
-        DJANGO_SETTINGS_MODULE="consentoffice.settings",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
-        DJANGO_ALLOWED_HOSTS="info-center.example.jp",
-        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-    )
-    return env
+    return production_env(**good_values())
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
