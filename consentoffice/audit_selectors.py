@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import BigIntegerField, F, Model, Q, QuerySet, Value
+from django.db.models import BigIntegerField, F, Model, Q, QuerySet, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -157,6 +157,7 @@ class AuditRow:
     reason: str
     object_id: int | None
     member_id: int | None
+    ref: str = ""
     user: Any = None
     member_no: str = ""
 
@@ -182,6 +183,14 @@ class AuditRow:
         return str(AccessLog._meta.verbose_name) if self.is_access else self.tracked.verbose_name
 
     @property
+    def object_label(self) -> str:
+        """What was changed, as the center names it (会員 2000000001, 受付票 T20261127-0001), as
+        the history row itself recorded it; objects without such a name by their id."""
+        if self.is_access:
+            return self.model_name
+        return f"{self.model_name} {self.ref}" if self.ref else f"{self.model_name} #{self.object_id}"
+
+    @property
     def kind_label(self) -> str:
         if self.is_access:
             return str(AccessAction(self.kind).label) if self.kind in AccessAction.values else self.kind
@@ -194,7 +203,25 @@ class AuditRow:
         return self.user.get_full_name() or self.user.get_username()
 
 
-_COLUMNS = ("a_at", "a_model", "a_id", "a_kind", "a_user", "a_reason", "a_object", "a_member")
+_COLUMNS = ("a_at", "a_model", "a_id", "a_kind", "a_user", "a_reason", "a_object", "a_member", "a_ref")
+
+# The field by which the center names an object of each tracked model (numbers and codes, never a
+# person's name); read from the history row, so a list shows the name the object had then.
+REFERENCE_FIELDS = {
+    "bureaus.bureau": "code",
+    "members.affiliate": "code",
+    "members.consentversion": "code",
+    "members.contract": "contract_no",
+    "members.contractor": "name",
+    "members.member": "member_no",
+    "members.partnersyncevent": "event_id",
+    "members.purpose": "code",
+    "requests.ticket": "number",
+}
+
+
+def _no_ref():
+    return Value("", output_field=TextField())
 
 
 def _null_id():
@@ -214,6 +241,9 @@ def _history_branch(tracked: Tracked, qs: QuerySet) -> QuerySet:
             a_reason=F("history_change_reason"),
             a_object=Cast(F(tracked.pk_attname), BigIntegerField()),
             a_member=member,
+            a_ref=Cast(F(REFERENCE_FIELDS[tracked.label]), TextField())
+            if tracked.label in REFERENCE_FIELDS
+            else _no_ref(),
         )
         .values_list(*_COLUMNS)
     )
@@ -231,6 +261,7 @@ def _access_branch(qs: QuerySet) -> QuerySet:
             a_reason=F("detail"),
             a_object=Cast(F("id"), BigIntegerField()),
             a_member=Cast(F("member_id"), BigIntegerField()),
+            a_ref=_no_ref(),
         )
         .values_list(*_COLUMNS)
     )

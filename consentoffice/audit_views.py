@@ -255,6 +255,7 @@ def _csv_row(row: AuditRow) -> list:
         row.user.get_username() if row.user else "",
         row.member_no,
         row.reason,
+        row.ref,  # last, so the columns before it keep their places
     ]
 
 
@@ -270,6 +271,7 @@ def _csv_header() -> list[str]:
         _("利用者"),
         _("会員番号"),
         _("理由・詳細"),
+        _("番号・コード"),
     ]
 
 

@@ -33,7 +33,9 @@ def test_the_history_export_holds_the_filtered_rows_and_is_logged(client, superv
     url = f"{reverse('audit:history_export')}?{urlencode({'member': alice.member_no, 'user': operator.pk})}"
     rows = read_csv(client.get(url))
     assert rows[0][0] == "日時"
-    assert [(r[2], r[8], r[9]) for r in rows[1:]] == [("members.member", alice.member_no, "住所変更")]
+    assert [(r[2], r[8], r[9], r[10]) for r in rows[1:]] == [
+        ("members.member", alice.member_no, "住所変更", alice.member_no)
+    ]
     log = AccessLog.objects.get(user=supervisor, action=AccessAction.EXPORT)
     assert log.member == alice
     assert log.detail == "audit history csv"

@@ -46,6 +46,26 @@ def test_the_timeline_is_in_order_newest_first_across_history_and_access(client,
     assert [r.reason for r in rows] == ["減額", "閲覧", "住所変更"]
 
 
+def test_the_timeline_names_objects_by_their_numbers_not_their_ids(client, supervisor, system):
+    member = member_with_everything(system)
+    client.force_login(supervisor)
+    response = timeline(client, member)
+    labels = {r.label: r.object_label for r in response.context["rows"]}
+    contract = m.Contract.objects.filter(member=member).first()
+    assert labels["members.member"] == f"{m.Member._meta.verbose_name} {member.member_no}"
+    assert labels["members.contract"] == f"{m.Contract._meta.verbose_name} {contract.contract_no}"
+    # A record without a number of its own keeps its id.
+    consent_ids = {f"#{pk}" for pk in m.Consent.objects.filter(member=member).values_list("pk", flat=True)}
+    consent_labels = [r.object_label for r in response.context["rows"] if r.label == "members.consent"]
+    assert consent_labels and all(
+        label.startswith(f"{m.Consent._meta.verbose_name} #") for label in consent_labels
+    )
+    assert {label.rsplit(" ", 1)[1] for label in consent_labels} <= consent_ids
+    html = response.content.decode()
+    assert f"{m.Member._meta.verbose_name} {member.member_no}" in html
+    assert f"#{member.pk}</td>" not in html
+
+
 def test_viewing_a_timeline_is_logged(client, supervisor):
     member = MemberFactory()
     client.force_login(supervisor)
