@@ -45,12 +45,23 @@ class Notification(models.Model):
     url = models.CharField(_("リンク"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("日時"), auto_now_add=True)
     read_at = models.DateTimeField(_("既読日時"), null=True, blank=True)
+    # What the notice is about ("requests.ticket:<pk>"), so that it is put away when that is settled
+    # (a deadline reminder when its ticket closes); empty for notices about no one record.
+    subject = models.CharField(_("対象"), max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "通知")
         verbose_name_plural = pgettext_lazy("plural", "通知")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notification_user_idx")]
+        indexes = [
+            models.Index(fields=["user", "read_at", "-created_at"], name="notification_user_idx"),
+            # Only unread notices are looked up by subject; read ones stay out of the index.
+            models.Index(
+                fields=["subject"],
+                condition=models.Q(read_at__isnull=True) & ~models.Q(subject=""),
+                name="notification_open_subject_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

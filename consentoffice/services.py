@@ -37,3 +37,16 @@ def notify_roles(*, kind: str, title: str, role_names: Iterable[str], url: str =
     rows = [Notification(user_id=user_id, kind=kind, title=str(title)[:200], url=url) for user_id in user_ids]
     Notification.objects.bulk_create(rows)
     return len(rows)
+
+
+def subject_of(obj) -> str:
+    """The ``Notification.subject`` of notices about ``obj``."""
+    return f"{obj._meta.label_lower}:{obj.pk}"
+
+
+def settle_notifications(obj, *, at=None) -> int:
+    """Put away the unread notices about ``obj`` (marked read), for everyone: what they asked for
+    is done (a closed ticket needs no deadline reminder). Returns how many."""
+    return Notification.objects.filter(subject=subject_of(obj), read_at__isnull=True).update(
+        read_at=at or timezone.now()
+    )

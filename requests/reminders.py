@@ -130,13 +130,14 @@ def send_deadline_reminders(*, now=None) -> ReminderRun:
                     continue
                 reminder_rows.append((ticket_id, str(kind), today, now, recipients))
                 url = f"/admin/requests/ticket/{ticket_id}/change/"
+                subject = f"{Ticket._meta.label_lower}:{ticket_id}"  # consentoffice.services.subject_of
                 notification_kind = str(KIND_TO_NOTIFICATION[kind])
                 for user_id in recipients:
-                    notification_rows.append((user_id, notification_kind, title, url, now))
+                    notification_rows.append((user_id, notification_kind, title, url, now, subject))
                     mail[user_id].append(title)
                 run.created[kind] += 1
         _insert(Reminder, ("ticket_id", "kind", "sent_on", "sent_at", "recipients"), reminder_rows)
-        _insert(Notification, ("user_id", "kind", "title", "url", "created_at"), notification_rows)
+        _insert(Notification, ("user_id", "kind", "title", "url", "created_at", "subject"), notification_rows)
         if escalate_ids:
             _escalate(
                 escalate_ids,

@@ -22,6 +22,7 @@ from bureaus.services import record_member_correction
 from consentoffice import roles
 from consentoffice.audit import save_tracked
 from consentoffice.i18n import record_text
+from consentoffice.services import settle_notifications
 from members import services as member_services
 from members.models import CATEGORY_1_FIELDS, ConsentSource, Member
 from requests import rules, selectors
@@ -518,6 +519,7 @@ def approve(
         locked.approved_at = now
         locked.closed_at = now
         saved = _save(locked, actor=actor, reason=record_text("承認・完了"), action="approve")
+        settle_notifications(saved)
     return _refresh(ticket, saved)
 
 
@@ -539,6 +541,7 @@ def close_ticket(
             _end_hold(locked)
         locked.closed_at = _closing_time(locked, closed_at)
         saved = _save(locked, actor=actor, reason=note.strip() or record_text("完了"), action="close_ticket")
+        settle_notifications(saved)
     return _refresh(ticket, saved)
 
 

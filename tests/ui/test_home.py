@@ -203,6 +203,33 @@ def test_deadline_reminders_show_as_notifications_and_can_be_marked_read(client,
     assert Notification.objects.get(user=operator2).read_at is None
 
 
+def test_reminders_of_a_ticket_are_put_away_for_everyone_when_it_closes(
+    client, operator, supervisor, supervisor2
+):
+    from requests import services
+
+    member = MemberFactory()
+    done = ticket(Kind.MARKETING_STOP, member=member, actor=operator, received_at=days_ago(20))
+    still_open = ticket(Kind.DISCLOSURE, member=member, actor=operator, received_at=days_ago(20))
+    send_deadline_reminders()
+    about_done = Notification.objects.filter(subject=f"requests.ticket:{done.pk}")
+    about_open = Notification.objects.filter(subject=f"requests.ticket:{still_open.pk}")
+    # Overdue and escalation notices went to the operator and the supervisors.
+    assert {n.user_id for n in about_done} >= {operator.pk, supervisor.pk}
+    assert about_done.filter(read_at__isnull=True).count() == about_done.count() > 0
+
+    services.verify_identity(done, actor=operator, method="driver_license")
+    services.submit_for_approval(done, outcome=rules.Outcome.FULFILLED, actor=operator)
+    services.approve(done, actor=supervisor2)
+
+    assert not about_done.filter(read_at__isnull=True).exists()
+    assert about_open.exists() and not about_open.filter(read_at__isnull=False).exists()
+    login(client, operator)
+    notices = client.get(HOME).content.decode().split('id="notifications"', 1)[1].split("</section>", 1)[0]
+    assert done.number not in notices
+    assert f"期限超過: {still_open.number}" in notices
+
+
 def test_marking_all_read_touches_only_my_notifications(client, operator, operator2):
     for n in range(3):
         Notification.objects.create(user=operator, kind="overdue", title=f"n{n}")
