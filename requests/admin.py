@@ -773,8 +773,11 @@ class TicketAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
         ):
             approve_blocked = _("起案者本人は承認できません（二者確認）。別の責任者が承認してください。")
         state = ticket.due_state(now)
+        stages, hint = rules.stage_guide(ticket.kind, ticket.status)
         return {
             "ticket": ticket,
+            "ticket_stages": stages,
+            "ticket_hint": hint,
             "ticket_buttons": buttons,
             "decide_correction_url": step_url("decide_correction_item"),
             "decide_deletion_url": step_url("decide_deletion_item"),

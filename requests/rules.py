@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -94,6 +95,60 @@ ACTION_LABELS = {
     "hold": _("保留にする"),
     "resume": _("保留を解除"),
 }
+
+
+# --- the way through a ticket, shown on its page ------------------------------------------
+
+REQUEST_PATH = (Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS, Status.PENDING_APPROVAL, Status.CLOSED)
+CONVERSATION_PATH = (Status.RECEIVED, Status.IN_PROGRESS, Status.CLOSED)
+
+# What to do in each stage (the buttons below the guide do it). In progress depends on the kind.
+STAGE_HINTS = {
+    Status.RECEIVED: _(
+        "本人確認から始めます。「本人確認を開始」を押すか、書類を確認できていれば「本人確認済みにする」を押します。"
+    ),
+    Status.VERIFYING: _("本人確認書類を確認し、「本人確認済みにする」を押します。"),
+    Status.PENDING_APPROVAL: _(
+        "起案した人以外の責任者が内容を確認して承認します。直すところがあれば差し戻します。"
+    ),
+}
+IN_PROGRESS_HINTS = {
+    Kind.CORRECTION: _(
+        "訂正する項目を追加し、項目ごとに訂正するかどうかを判断してから「承認を依頼」を押します。"
+    ),
+    Kind.DELETION: _(
+        "削除する項目を追加し、項目ごとに削除できるかどうかを判断してから「承認を依頼」を押します。"
+    ),
+    Kind.DISCLOSURE: _(
+        "手数料の入金を記録し、開示パッケージを作成して内容を確かめてから「承認を依頼」を押します。"
+    ),
+}
+IN_PROGRESS_HINT = _("対応の内容を決めて「承認を依頼」を押します。")
+CONVERSATION_HINT = _("お問い合わせ・ご意見に対応したら「完了にする」を押します。")
+
+
+def stage_guide(kind: str, status: str) -> tuple[list[tuple[str, Any, str]], Any]:
+    """The stages of a ticket of ``kind`` as (status, label, ``done``/``current``/``todo``) and
+    what to do now (``None`` when closed): the order the page's separate step forms follow."""
+    conversation = kind in CONVERSATION_KINDS
+    path = list(CONVERSATION_PATH if conversation else REQUEST_PATH)
+    if status not in path:  # an inquiry whose caller's identity was checked, say
+        path.insert(1, status)
+    labels = dict(STATUS_CHOICES)
+    current = path.index(status)
+    stages = [
+        (step, labels[step], "done" if i < current else "current" if i == current else "todo")
+        for i, step in enumerate(path)
+    ]
+    if status == Status.CLOSED:
+        hint = None
+    elif conversation:
+        hint = CONVERSATION_HINT
+    elif status == Status.IN_PROGRESS:
+        hint = IN_PROGRESS_HINTS.get(kind, IN_PROGRESS_HINT)
+    else:
+        hint = STAGE_HINTS[status]
+    return stages, hint
 
 
 class Outcome:

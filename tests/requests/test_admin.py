@@ -65,6 +65,53 @@ def days_ago(days: float):
     return timezone.now() - timedelta(days=days)
 
 
+# --- the stage guide ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(rules.REQUEST_KINDS | rules.CONVERSATION_KINDS))
+@pytest.mark.parametrize(
+    "status", [Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS, Status.PENDING_APPROVAL, Status.CLOSED]
+)
+def test_the_guide_marks_exactly_the_current_stage_in_order_and_says_what_to_do(kind, status):
+    if kind in rules.CONVERSATION_KINDS and status == Status.PENDING_APPROVAL:
+        pytest.skip("inquiries and opinions close without approval")
+    stages, hint = rules.stage_guide(kind, status)
+    states = [state for _status, _label, state in stages]
+    assert states.count("current") == 1
+    current = states.index("current")
+    assert stages[current][0] == status
+    assert states == ["done"] * current + ["current"] + ["todo"] * (len(states) - current - 1)
+    assert stages[0][0] == Status.RECEIVED and stages[-1][0] == Status.CLOSED
+    assert (hint is None) == (status == Status.CLOSED)
+
+
+def stage_guide_on_page(client, ticket: Ticket) -> tuple[list[tuple[str, str]], str]:
+    html = client.get(change_url(ticket)).content.decode()
+    stages = re.findall(r'<li class="stage-(done|current|todo)" data-stage="([a-z_]+)"', html)
+    hint = re.search(r'<p class="ticket-hint" id="ticket-next-hint">(.*?)</p>', html)
+    return [(status, state) for state, status in stages], (hint.group(1) if hint else "")
+
+
+def test_the_ticket_page_shows_where_the_ticket_is_and_the_next_thing_to_do(client, operator):
+    ticket = open_request(Kind.CORRECTION, member=MemberFactory(), actor=operator)
+    login(client, operator)
+    stages, hint = stage_guide_on_page(client, ticket)
+    assert stages == [
+        ("received", "current"),
+        ("verifying", "todo"),
+        ("in_progress", "todo"),
+        ("pending_approval", "todo"),
+        ("closed", "todo"),
+    ]
+    assert "本人確認を開始" in hint
+    assert 'aria-current="step"' in client.get(change_url(ticket)).content.decode()
+
+    services.verify_identity(ticket, actor=operator, method="driver_license")
+    stages, hint = stage_guide_on_page(client, ticket)
+    assert ("in_progress", "current") in stages and ("verifying", "done") in stages
+    assert "訂正する項目を追加" in hint
+
+
 # --- buttons for the next allowed steps -------------------------------------------------------
 
 
