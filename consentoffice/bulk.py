@@ -892,7 +892,7 @@ class RowBuilder:
             "f",
             created_at,
         ]
-        live = values + [family_kana + given_kana, family + given, iso(self.now)]
+        live = values + [family_kana + given_kana, normalize.name_key(family + given), iso(self.now)]
         chunk.lines["members_member"].append("\t".join(live) + "\n")
         hid = self.counters.take("members_historicalmember")
         chunk.lines["members_historicalmember"].append(

@@ -253,7 +253,7 @@ class Member(models.Model):
 
     def refresh_search_keys(self) -> None:
         self.search_kana = normalize.search_key(self.family_name_kana + self.given_name_kana)
-        self.search_name = normalize.text(self.family_name + self.given_name).replace(" ", "")
+        self.search_name = normalize.name_key(self.family_name + self.given_name)
 
     def clean_fields(self, exclude=None) -> None:
         """Normalize category ① input before the field checks, so a phone typed as

@@ -202,6 +202,51 @@ def validate_adult_birth_date(value: date, today: date | None = None) -> date:
     return value
 
 
+# Old and variant forms of kanji that names are written with, folded to the everyday form for the
+# name search only (the name itself is kept as the member writes it): a caller says 「たかはし」 and
+# the operator types 高橋 whether the register holds 高橋 or 髙橋.
+NAME_VARIANTS = str.maketrans(
+    {
+        "髙": "高",
+        "﨑": "崎",
+        "嵜": "崎",
+        "邊": "辺",
+        "邉": "辺",
+        "齋": "斎",
+        "齊": "斉",
+        "濵": "浜",
+        "濱": "浜",
+        "櫻": "桜",
+        "廣": "広",
+        "國": "国",
+        "澤": "沢",
+        "曾": "曽",
+        "德": "徳",
+        "眞": "真",
+        "槗": "橋",
+        "\U00020bb7": "吉",  # 𠮷 (つちよし)
+        "冨": "富",
+        "舘": "館",
+        "惠": "恵",
+        "榮": "栄",
+        "條": "条",
+        "瀨": "瀬",
+        "靜": "静",
+        "淺": "浅",
+        "關": "関",
+        "黑": "黒",
+        "實": "実",
+        "藏": "蔵",
+        "龍": "竜",
+    }
+)
+
+
+def name_key(value: str | None) -> str:
+    """What the name search compares: NFKC, no spaces, kanji variants folded (``NAME_VARIANTS``)."""
+    return text(value).replace(" ", "").translate(NAME_VARIANTS)
+
+
 def search_key(value: str | None) -> str:
     """What member search compares: kana as katakana, NFKC, no spaces."""
     return kana(value).replace(" ", "")

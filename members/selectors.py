@@ -83,7 +83,7 @@ def parse_search_term(term: str | None) -> SearchTerm | None:
     try:
         normalize.validate_kana(text)
     except ValidationError:
-        return SearchTerm(SearchKind.NAME, text.replace(" ", ""))
+        return SearchTerm(SearchKind.NAME, normalize.name_key(text))
     return SearchTerm(SearchKind.KANA, normalize.search_key(text))
 
 
