@@ -127,9 +127,11 @@ def test_search_finds_member_by_kana_in_any_script_from_the_start(operator_clien
 
 def test_search_finds_member_by_kanji_name(operator_client):
     member = MemberFactory(family_name="髙橋", given_name="一郎")
-    MemberFactory(family_name="高橋", given_name="一郎")
+    variant = MemberFactory(family_name="高橋", given_name="一郎")
+    MemberFactory(family_name="高橋", given_name="次郎")
+    # 髙 and 高 are one name to the caller: the search folds variants (normalize.name_key).
     response = operator_client.get(CHANGELIST, {"q": "髙橋 一郎"})
-    assert found(response) == [member]
+    assert set(found(response)) == {member, variant}
 
 
 def test_search_finds_member_by_email_ignoring_case(operator_client):
