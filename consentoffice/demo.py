@@ -26,6 +26,4 @@ SECTIONS: list[tuple[str, Callable[[DemoContext], int]]] = [
 
 def seed(*, member_count: int = DEFAULT_MEMBER_COUNT, password: str = DEFAULT_DEMO_PASSWORD):
     """Run every section; returns the context and {section: rows created}."""
-    ctx = DemoContext(member_count=member_count, password=password)
-    created = {name: section(ctx) for name, section in SECTIONS}
-    return ctx, created
+    return members_demo.seed(member_count=member_count, password=password, sections=SECTIONS)

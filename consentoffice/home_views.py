@@ -19,7 +19,7 @@ from consentoffice import charts, dashboard_selectors, home_selectors, roles, se
 from members.filters import MemberSearchFilter
 from members.models import Member
 from members.services import record_search
-from requests.admin import DUE_STATE_CSS, DUE_STATE_LABELS, member_text, remaining_label, status_text
+from requests.admin import ticket_row
 
 HOME_PERMISSION = "requests.view_ticket"
 SEARCH_PERMISSION = "members.view_member"
@@ -30,22 +30,7 @@ SEARCH_LIMIT = 20
 
 
 def _ticket_rows(tickets, now) -> list[dict]:
-    rows = []
-    for ticket in tickets:
-        state = ticket.due_state(now)
-        rows.append(
-            {
-                "ticket": ticket,
-                "url": reverse("admin:requests_ticket_change", args=[ticket.pk]),
-                "member": member_text(ticket),
-                "status": status_text(ticket, now),
-                "due_state": state,
-                "due_css": DUE_STATE_CSS[state],
-                "due_label": DUE_STATE_LABELS[state],
-                "remaining": remaining_label(ticket, now),
-            }
-        )
-    return rows
+    return [ticket_row(ticket, now) for ticket in tickets]
 
 
 def _member_search(request) -> dict:

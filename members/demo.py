@@ -389,10 +389,15 @@ SECTIONS: list[tuple[str, Callable[[DemoContext], int]]] = [
 ]
 
 
-def seed(*, member_count: int = DEFAULT_MEMBER_COUNT, password: str = DEFAULT_DEMO_PASSWORD):
-    """Run every section; returns the context and {section: rows created}."""
+def seed(
+    *,
+    member_count: int = DEFAULT_MEMBER_COUNT,
+    password: str = DEFAULT_DEMO_PASSWORD,
+    sections: list[tuple[str, Callable[[DemoContext], int]]] | None = None,
+):
+    """Run every section (``SECTIONS`` unless given); returns the context and {section: rows created}."""
     ctx = DemoContext(member_count=member_count, password=password)
-    created = {name: section(ctx) for name, section in SECTIONS}
+    created = {name: section(ctx) for name, section in (SECTIONS if sections is None else sections)}
     return ctx, created
 
 

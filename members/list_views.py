@@ -6,7 +6,8 @@ what an operator needs from a list and no more:
 
 - the one search box (``members.selectors.search_members``: number, phone, kana, kanji name,
   e-mail), logged as an access-log ``search`` with the kind of term and the hits, never the term;
-- filters by status, prefecture and gender (validated; a bad value is reported and not applied);
+- filters by status, prefecture and gender and the paging cursors, in a django-filter FilterSet
+  (``members.filters.MemberListFilter``; a bad value is reported and not applied);
 - newest members first, 50 per page, keyset paging on the id (``after``/``before``): no count and
   no offset, so the last page costs what the first does;
 - checkboxes that post to the admin's CSV export action (the same action, permission and log).
@@ -17,8 +18,8 @@ Each member links to the admin's member page, where viewing is logged.
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.decorators import login_required, permission_required
@@ -26,9 +27,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from members.filters import MemberListFilter
 from members.models import PREFECTURES, Gender, Member, MemberStatus
 from members.normalize import format_phone
 from members.selectors import parse_search_term
@@ -38,32 +39,6 @@ LIST_PERMISSION = "members.view_member"
 PAGE_SIZE = 50
 # Stands in for the id in the one reversed change-page URL (a reverse per row costs more than the row).
 _PK_MARK = "0000pk0000"
-
-
-class MemberListForm(forms.Form):
-    """The list's query string. Choices are checked here; the selects are drawn by the template."""
-
-    q = forms.CharField(label=gettext_lazy("会員を検索"), required=False, max_length=200, strip=True)
-    status = forms.ChoiceField(
-        label=gettext_lazy("状態"), required=False, choices=[("", "")] + MemberStatus.choices
-    )
-    prefecture = forms.ChoiceField(
-        label=gettext_lazy("都道府県"), required=False, choices=[("", "")] + [(p, p) for p in PREFECTURES]
-    )
-    gender = forms.ChoiceField(
-        label=gettext_lazy("性別"), required=False, choices=[("", "")] + Gender.choices
-    )
-    # Labelled for the error list only (the paging links carry them; there is no input).
-    after = forms.IntegerField(label=gettext_lazy("ページ"), required=False, min_value=1, max_value=2**63 - 1)
-    before = forms.IntegerField(
-        label=gettext_lazy("ページ"), required=False, min_value=1, max_value=2**63 - 1
-    )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("after") and data.get("before"):
-            raise forms.ValidationError(_("ページの指定が正しくありません。"), code="cursor")
-        return data
 
 
 FILTERS = ("status", "prefecture", "gender")
@@ -80,17 +55,14 @@ LIST_COLUMNS = (
 )
 
 
-def _page(queryset, *, after: int | None, before: int | None) -> tuple[list, bool, bool]:
-    """One page of ``queryset`` newest first: (members, has_newer, has_older)."""
+def _page(queryset, *, before: bool, after: bool) -> tuple[list, bool, bool]:
+    """One page of ``queryset`` (already cut at the cursor) newest first: (rows, has_newer, has_older)."""
     if before:
-        # The page of newer members just above ``before``, read upwards, shown newest first.
-        rows = list(queryset.filter(pk__gt=before).order_by("pk")[: PAGE_SIZE + 1])
-        has_newer = len(rows) > PAGE_SIZE
-        return list(reversed(rows[:PAGE_SIZE])), has_newer, True
-    if after:
-        queryset = queryset.filter(pk__lt=after)
+        # The page of newer members just above the cursor, read upwards, shown newest first.
+        rows = list(queryset.order_by("pk")[: PAGE_SIZE + 1])
+        return list(reversed(rows[:PAGE_SIZE])), len(rows) > PAGE_SIZE, True
     rows = list(queryset.order_by("-pk")[: PAGE_SIZE + 1])
-    return rows[:PAGE_SIZE], bool(after), len(rows) > PAGE_SIZE
+    return rows[:PAGE_SIZE], after, len(rows) > PAGE_SIZE
 
 
 # The rows and the select options are written out here, escaped with ``html.escape`` (what
@@ -129,8 +101,6 @@ def _options_html(choices, selected: str | None) -> str:
 
 
 def _query_string(data: dict, **cursor) -> str:
-    from urllib.parse import urlencode
-
     pairs = [(name, data[name]) for name in ("q", *FILTERS) if data.get(name)]
     pairs += [(name, value) for name, value in cursor.items() if value]
     return "?" + urlencode(pairs) if pairs else "?"
@@ -141,24 +111,13 @@ def _query_string(data: dict, **cursor) -> str:
 @permission_required(LIST_PERMISSION, raise_exception=True)
 def member_list(request):
     user = request.user
-    form = MemberListForm(request.GET)
-    valid = form.is_valid()
-    data = (
-        form.cleaned_data if valid else {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
-    )
-    term = parse_search_term(data.get("q"))
     # Rows as named tuples of the columns shown: building fifty model instances cost more than the query.
-    queryset = Member.objects.values_list(*LIST_COLUMNS, named=True)
-    if term is not None:
-        queryset = queryset.filter(term.as_q())
-    filters = {name: data[name] for name in FILTERS if data.get(name)}
-    if filters:
-        queryset = queryset.filter(**filters)
-    cursor_ok = "after" not in form.errors and "before" not in form.errors and "__all__" not in form.errors
+    search = MemberListFilter(request.GET, queryset=Member.objects.values_list(*LIST_COLUMNS, named=True))
+    queryset = search.qs  # validates; a bad value is reported and left out
+    data = search.form.cleaned_data
+    term = parse_search_term(data.get("q"))
     members, has_newer, has_older = _page(
-        queryset,
-        after=data.get("after") if cursor_ok else None,
-        before=data.get("before") if cursor_ok else None,
+        queryset, before=bool(data.get("before")), after=bool(data.get("after"))
     )
     if term is not None:
         more = has_older or has_newer
@@ -173,7 +132,7 @@ def member_list(request):
         "is_nav_sidebar_enabled": False,
         "available_apps": [],
         "title": _("会員一覧"),
-        "form": form,
+        "form": search.form,
         "data": data,
         "searched": term is not None,
         "rows": _rows_html(members),

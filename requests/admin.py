@@ -116,6 +116,24 @@ def duplicate_flag(ticket: Ticket) -> str:
     return ""
 
 
+def ticket_row(ticket: Ticket, now) -> dict:
+    """One ticket as the lists show it (the queues, the operator home): link, member, status and
+    deadline, both as a finished badge and in parts."""
+    state = ticket.due_state(now)
+    return {
+        "ticket": ticket,
+        "url": reverse("admin:requests_ticket_change", args=[ticket.pk]),
+        "member": member_text(ticket),
+        "status": status_text(ticket, now),
+        "due": due_badge(ticket, now),
+        "duplicate": duplicate_flag(ticket),
+        "due_state": state,
+        "due_css": DUE_STATE_CSS[state],
+        "due_label": DUE_STATE_LABELS[state],
+        "remaining": remaining_label(ticket, now),
+    }
+
+
 def _optional_url(name: str, *args) -> str:
     """A link to a page another part of the project provides, or "" while it does not exist yet."""
     try:
@@ -836,17 +854,7 @@ class TicketAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
             qs = selectors.operator_queue(request.user, scope=scope)
         page = Paginator(qs, self.list_per_page).get_page(request.GET.get("page"))
         now = timezone.now()
-        rows = [
-            {
-                "ticket": t,
-                "url": reverse("admin:requests_ticket_change", args=[t.pk]),
-                "member": member_text(t),
-                "status": status_text(t, now),
-                "due": due_badge(t, now),
-                "duplicate": duplicate_flag(t),
-            }
-            for t in page.object_list
-        ]
+        rows = [ticket_row(t, now) for t in page.object_list]
         context = {
             **self.admin_site.each_context(request),
             "title": label,

@@ -31,24 +31,19 @@ from requests.models import DeletionItem, Ticket
 Kind, Outcome = rules.Kind, rules.Outcome
 
 DEMO_MARK = "（デモ）"
-RECEIVED, VERIFYING, IN_PROGRESS, ON_HOLD, PENDING, CLOSED = (
-    "received",
-    "verifying",
-    "in_progress",
-    "on_hold",
-    "pending_approval",
-    "closed",
+Status = rules.Status
+RECEIVED, VERIFYING, IN_PROGRESS, PENDING, CLOSED = (
+    Status.RECEIVED,
+    Status.VERIFYING,
+    Status.IN_PROGRESS,
+    Status.PENDING_APPROVAL,
+    Status.CLOSED,
 )
+ON_HOLD = "on_hold"  # a state of the demo only: in progress and held
 OPEN_STATES = (RECEIVED, VERIFYING, IN_PROGRESS, ON_HOLD, PENDING)
-REQUEST_KINDS = (
-    Kind.DISCLOSURE,
-    Kind.CORRECTION,
-    Kind.DELETION,
-    Kind.USAGE_STOP,
-    Kind.PROVISION_STOP,
-    Kind.MARKETING_STOP,
-)
-CONVERSATION_KINDS = (Kind.INQUIRY, Kind.OPINION)
+# The kinds in the order of their choices, so the demo's rotation is repeatable.
+REQUEST_KINDS = tuple(kind for kind, _label in rules.KIND_CHOICES if kind in rules.REQUEST_KINDS)
+CONVERSATION_KINDS = tuple(kind for kind, _label in rules.KIND_CHOICES if kind in rules.CONVERSATION_KINDS)
 STOP_KINDS = (Kind.USAGE_STOP, Kind.PROVISION_STOP, Kind.MARKETING_STOP)
 # Days since receipt of open requests, in turn: fresh, due soon (the 14th day is near), overdue.
 OPEN_AGES = (0.3, 4.0, 12.4, 16.0, 25.0, 8.0, 1.5)
