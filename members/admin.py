@@ -320,6 +320,15 @@ class MemberAdmin(ServiceModelAdmin):
                 )
         return response
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # Per purpose: may the data be used today, and why not (selectors.may_use's rule).
+            context["uses"] = [
+                (selectors.USE_LABELS[answer.code], answer.allowed, selectors.USE_REASON_LABELS[answer.reason])
+                for answer in selectors.use_overview(obj)
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def perform_save(self, request, obj, form, change):
         reason = form.cleaned_data.get("reason", "")
         if change:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from consentoffice import roles
 from consentoffice.crypto import mask
 from members import normalize
-from members.models import FinancialDeclaration, Member
+from members.models import Consent, Contract, ContractStatus, FinancialDeclaration, Member, MemberStatus
 
 
 class SearchKind:
@@ -125,3 +128,173 @@ def sensitive_display(value: Any, *, viewer) -> str:
     if may_view_sensitive(viewer):
         return f"{value:,}" if isinstance(value, int) else str(value)
     return mask(value)
+
+
+# --- Use of data (clause Art. 2, 5, 7; APPI Art. 35) ----------------------------------------
+#
+# One answer to "may we use this member's data for this purpose on this day?": ``usable_members``
+# is the rule as a set (marketing and research extracts ask it for a million members in one
+# query), ``may_use`` asks the same set about one member, and ``use_overview`` explains each
+# answer on the member page. Nothing else decides a use.
+
+CREDIT = "credit"
+BUREAU = "bureau"
+MARKETING_OWN = "marketing_own"
+MARKETING_PARTNER = "marketing_partner"
+RESEARCH = "research"
+# Provision of a partner card's data to its affiliate (clause Art. 10, APPI Art. 27): not a
+# purpose the member consents to one by one, but a use that a stop of provision ends.
+PARTNER_PROVISION = "partner_provision"
+
+# The uses that end at once when no transaction runs any more (clause Art. 7).
+CONSENTED_USES = (MARKETING_OWN, MARKETING_PARTNER, RESEARCH)
+USE_CODES = (CREDIT, BUREAU, MARKETING_OWN, MARKETING_PARTNER, RESEARCH, PARTNER_PROVISION)
+
+
+class UseReason:
+    """Why a use is or is not allowed (shown on the member page, codes in tests)."""
+
+    CONSENTED = "consented"
+    NOT_CONSENTED = "not_consented"
+    ANONYMIZED = "anonymized"
+    DECLINED = "declined"  # Art. 7(1)
+    ENDED = "ended"  # Art. 7(2)
+    AFTER_RELATIONSHIP = "after_relationship"  # credit (and bureau after a decline) under Art. 7
+    PROVISION_STOPPED = "provision_stopped"
+    NO_PARTNER_CONTRACT = "no_running_contract"
+
+
+USE_LABELS = {
+    CREDIT: _("与信判断及び与信後の管理（第1条）"),
+    BUREAU: _("個人信用情報機関への照会・登録（第3条）"),
+    MARKETING_OWN: _("当社の営業案内（第2条(1)①）"),
+    MARKETING_PARTNER: _("第三者から受託した営業案内（第2条(1)②）"),
+    RESEARCH: _("市場調査・商品開発（第2条(1)③）"),
+    PARTNER_PROVISION: _("提携先への提供（第10条）"),
+}
+USE_REASON_LABELS = {
+    UseReason.CONSENTED: _("同意があり、取引が続いています。"),
+    UseReason.NOT_CONSENTED: _("同意がないか、中止の申出により撤回されています。"),
+    UseReason.ANONYMIZED: _("匿名化済みのため利用できません。"),
+    UseReason.DECLINED: _(
+        "申込が不成立で続いている取引がないため、与信判断と信用情報機関への登録にだけ利用します（同意条項第7条第1項）。"
+    ),
+    UseReason.ENDED: _(
+        "すべての取引が終了したため、与信判断と開示等の請求への対応にだけ利用します（同意条項第7条第2項）。"
+    ),
+    UseReason.AFTER_RELATIONSHIP: _("取引の終了・不成立の後も同意条項第7条により利用できます。"),
+    UseReason.PROVISION_STOPPED: _("第三者提供の停止の請求により提供しません。"),
+    UseReason.NO_PARTNER_CONTRACT: _("続いている取引がないため提供しません。"),
+}
+
+
+def _running_contracts(on: date):
+    """Contracts of the outer member that run on ``on``: applied for or formed, or ended later."""
+    return Contract.objects.filter(member=OuterRef("pk"), applied_on__lte=on).filter(
+        Q(status__in=[ContractStatus.APPLIED, ContractStatus.FORMED])
+        | Q(status=ContractStatus.ENDED, ended_on__gt=on)
+    )
+
+
+def has_running_transaction(member: Member, *, on: date | None = None) -> bool:
+    """Whether a transaction (各取引) of the member runs on ``on``: the line clause Art. 7 draws."""
+    on = on or timezone.localdate()
+    return Member.objects.filter(pk=member.pk).filter(Exists(_running_contracts(on))).exists()
+
+
+def _use_facts(on: date) -> dict[str, Exists]:
+    mine = Contract.objects.filter(member=OuterRef("pk"), applied_on__lte=on)
+    return {
+        "use_running": Exists(_running_contracts(on)),
+        "use_any_contract": Exists(mine),
+        "use_declined": Exists(mine.filter(status=ContractStatus.DECLINED)),
+    }
+
+
+def _consented(purpose_code: str) -> Exists:
+    return Exists(Consent.objects.filter(member=OuterRef("pk"), purpose__code=purpose_code, granted=True))
+
+
+def use_rule(purpose_code: str, *, on: date | None = None) -> Q:
+    """The rule itself, as a condition on ``Member`` rows (see DESIGN, "Use of data").
+
+    - An anonymized member is used for nothing.
+    - While a transaction runs (or before any was applied for) a purpose is used only with the
+      member's consent, which stops (Art. 2(2), APPI Art. 35) withdraw.
+    - With no running transaction (Art. 7): after a declined application, whatever the reason,
+      only credit decisions and bureau registration (7(1)); once every contract has ended, only
+      credit decisions (and requests such as disclosure, which are not a use here) (7(2)).
+      Marketing and research end at once.
+    - Partner provision (Art. 10) needs a running transaction and no stop of provision.
+    """
+    if purpose_code not in USE_CODES:
+        raise ValueError(f"unknown purpose of use: {purpose_code}")
+    on = on or timezone.localdate()
+    facts = _use_facts(on)
+    running, any_contract, declined = facts["use_running"], facts["use_any_contract"], facts["use_declined"]
+    live = Q(running) | ~Q(any_contract)
+    if purpose_code == PARTNER_PROVISION:
+        allowed = Q(running) & Q(provision_stopped=False)
+    elif purpose_code == CREDIT:
+        allowed = (live & Q(_consented(CREDIT))) | (~Q(running) & Q(any_contract))
+    elif purpose_code == BUREAU:
+        allowed = (live & Q(_consented(BUREAU))) | (~Q(running) & Q(declined))
+    else:
+        allowed = live & Q(_consented(purpose_code))
+    return ~Q(status=MemberStatus.ANONYMIZED) & allowed
+
+
+def usable_members(purpose_code: str, *, on: date | None = None) -> QuerySet[Member]:
+    """Every member whose data may be used for ``purpose_code`` on ``on`` (today by default)."""
+    return Member.objects.filter(use_rule(purpose_code, on=on))
+
+
+def may_use(member: Member, purpose_code: str, *, on: date | None = None) -> bool:
+    """May the member's data be used for ``purpose_code`` on ``on``? One indexed query."""
+    return usable_members(purpose_code, on=on).filter(pk=member.pk).exists()
+
+
+@dataclass(frozen=True)
+class UseAnswer:
+    code: str
+    allowed: bool
+    reason: str
+
+
+def use_overview(member: Member, *, on: date | None = None) -> list[UseAnswer]:
+    """Each use of the member's data today and why (one query): what the member page shows.
+
+    The yes/no comes from ``use_rule`` itself; the facts only name the reason.
+    """
+    on = on or timezone.localdate()
+    facts = _use_facts(on)
+    answers = {
+        f"may_{code}": ExpressionWrapper(use_rule(code, on=on), output_field=BooleanField())
+        for code in USE_CODES
+    }
+    row = (
+        Member.objects.filter(pk=member.pk)
+        .annotate(**facts, **answers)
+        .values("status", "provision_stopped", *facts, *answers)
+        .get()
+    )
+    result = []
+    for code in USE_CODES:
+        allowed = bool(row[f"may_{code}"])
+        result.append(UseAnswer(code, allowed, _use_reason(code, allowed, row)))
+    return result
+
+
+def _use_reason(code: str, allowed: bool, row: dict) -> str:
+    if row["status"] == MemberStatus.ANONYMIZED:
+        return UseReason.ANONYMIZED
+    ended_relationship = row["use_any_contract"] and not row["use_running"]
+    if code == PARTNER_PROVISION:
+        if row["provision_stopped"]:
+            return UseReason.PROVISION_STOPPED
+        return UseReason.CONSENTED if allowed else UseReason.NO_PARTNER_CONTRACT
+    if ended_relationship:
+        if allowed:
+            return UseReason.AFTER_RELATIONSHIP
+        return UseReason.DECLINED if row["use_declined"] else UseReason.ENDED
+    return UseReason.CONSENTED if allowed else UseReason.NOT_CONSENTED

@@ -51,6 +51,8 @@ from members.models import (
 
 MEMBER_EDITABLE_FIELDS = frozenset(CATEGORY_1_FIELDS) | {"status"}
 # APPI rules Art. 21: provision records are kept 3 years (1 year where the contract is the record).
+# Clause Art. 5: refusing these purposes (Art. 2(1)①②) is never a ground to decline an application.
+ART5_PROTECTED_PURPOSES = ("marketing_own", "marketing_partner")
 PROVISION_RECORD_YEARS = {ProvisionBasis.CONSENT: 3, ProvisionBasis.LAW: 3, ProvisionBasis.CONTRACT: 1}
 
 
@@ -205,6 +207,22 @@ def set_consent(
         except Purpose.DoesNotExist:
             raise ValidationError({"purpose": _("利用目的が不明です。")}) from None
     version = version or current_consent_version()
+    return _write_consent(
+        member, purpose=purpose, granted=granted, actor=actor, source=source, version=version, reason=reason
+    )
+
+
+def _write_consent(
+    member: Member,
+    *,
+    purpose: Purpose,
+    granted: bool,
+    actor,
+    source: str,
+    version: ConsentVersion,
+    reason: str,
+) -> Consent:
+    """The consent row and its history (callers have checked the actor may act)."""
     with transaction.atomic():
         consent = Consent.objects.select_for_update().filter(member=member, purpose=purpose).first()
         if consent and consent.granted == granted and consent.version_id == version.pk:
@@ -288,9 +306,47 @@ def apply_for_contract(
 
 
 def refused_required_purposes(member: Member) -> list[Purpose]:
-    """Non-refusable purposes (credit, bureau) the member has not consented to."""
+    """Purposes the member has not consented to whose refusal may decline an application.
+
+    Art. 5: missing consent may decline an application, but never the refusal of Art. 2(1)①②
+    (the marketing purposes) — market research (③), credit and bureau are not protected.
+    """
     granted = set(Consent.objects.filter(member=member, granted=True).values_list("purpose_id", flat=True))
-    return [p for p in Purpose.objects.filter(refusable=False) if p.pk not in granted]
+    return [
+        p
+        for p in Purpose.objects.exclude(code__in=ART5_PROTECTED_PURPOSES).order_by("id")
+        if p.pk not in granted
+    ]
+
+
+def end_consented_uses(member: Member, *, actor, reason: str) -> int:
+    """Clause Art. 7: once no transaction of the member runs, marketing and research end at once.
+
+    The granted consents to those uses are withdrawn with ``reason`` in their history (the
+    member's answer to ``selectors.may_use`` is already no; the history says when and why).
+    Nothing happens while another transaction runs. Returns how many consents were withdrawn.
+    """
+    from members import selectors
+
+    if selectors.has_running_transaction(member):
+        return 0
+    withdrawn = 0
+    for consent in (
+        Consent.objects.select_related("purpose", "version")
+        .filter(member=member, granted=True, purpose__code__in=selectors.CONSENTED_USES)
+        .order_by("purpose_id")
+    ):
+        _write_consent(
+            member,
+            purpose=consent.purpose,
+            granted=False,
+            actor=actor,
+            source=consent.source,
+            version=consent.version,
+            reason=reason,
+        )
+        withdrawn += 1
+    return withdrawn
 
 
 def decide_application(
@@ -299,13 +355,23 @@ def decide_application(
     """Form or decline an application.
 
     Art. 5: an application may be declined for missing consent, but never because the member
-    refused the refusable purposes (marketing Art. 2(1)①②, research ③) alone.
+    refused the marketing purposes of Art. 2(1)①② alone. Approving uses the data for a credit
+    decision, which ``selectors.may_use`` must allow. A decline that leaves no transaction
+    running ends marketing and research at once (Art. 7(1), ``end_consented_uses``).
     """
+    from members import selectors
+
     require_perm(actor, roles.DECIDE_APPLICATION)
     with transaction.atomic():
         locked = Contract.objects.select_for_update().select_related("member").get(pk=contract.pk)
         if locked.status != ContractStatus.APPLIED:
             raise ValidationError(_("申込中の契約だけが判定できます。"))
+        if approve and not selectors.may_use(locked.member, selectors.CREDIT):
+            raise ValidationError(
+                _(
+                    "与信判断への同意がないため承認できません。同意を記録するか、理由を選んで謝絶してください。"
+                )
+            )
         if approve:
             locked.status = ContractStatus.FORMED
             locked.contracted_on = decided_on or timezone.localdate()
@@ -319,7 +385,7 @@ def decide_application(
                 raise ValidationError(
                     {
                         "reason": _(
-                            "営業目的・市場調査への不同意だけを理由に申込をお断りすることはできません（同意条項第5条）。"
+                            "営業案内（第2条第1項①②）への不同意だけを理由に申込をお断りすることはできません（同意条項第5条）。"
                         )
                     }
                 )
@@ -331,6 +397,14 @@ def decide_application(
             member = locked.member
             member.status = MemberStatus.ACTIVE
             save_tracked(member, actor=actor, reason=record_text("契約成立により会員となった"), clean=False)
+        if not approve:
+            end_consented_uses(
+                locked.member,
+                actor=actor,
+                reason=record_text(
+                    "申込の不成立により営業案内・市場調査への利用を終了（同意条項第7条第1項）"
+                ),
+            )
     contract.refresh_from_db()
     return locked
 
@@ -343,7 +417,15 @@ def end_contract(contract: Contract, *, actor, ended_on: date | None = None, rea
             raise ValidationError(_("成立している契約だけが終了できます。"))
         locked.status = ContractStatus.ENDED
         locked.ended_on = ended_on or timezone.localdate()
-        return save_tracked(locked, actor=actor, reason=reason or record_text("契約終了"))
+        save_tracked(locked, actor=actor, reason=reason or record_text("契約終了"))
+        end_consented_uses(
+            locked.member,
+            actor=actor,
+            reason=record_text(
+                "すべての取引の終了により営業案内・市場調査への利用を終了（同意条項第7条第2項）"
+            ),
+        )
+    return locked
 
 
 # --- Other categories (③–⑩) ------------------------------------------------------------------

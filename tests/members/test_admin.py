@@ -32,6 +32,7 @@ from tests.factories import (
     IdentityDocumentFactory,
     MemberFactory,
     current_version,
+    grant_all_consents,
 )
 
 CHANGELIST = reverse("admin:members_member_changelist")
@@ -473,6 +474,7 @@ def test_a_consent_version_is_published_by_a_second_privacy_officer(
 
 def test_supervisors_approve_applications_with_an_action(supervisor_client, supervisor):
     contract = ContractFactory(status=ContractStatus.APPLIED, contracted_on=None)
+    grant_all_consents(contract.member)
     response = supervisor_client.post(
         reverse("admin:members_contract_changelist"),
         {"action": "approve_applications", "_selected_action": [contract.pk]},
@@ -496,7 +498,8 @@ def test_operators_are_not_offered_the_decision_actions(operator_client):
 
 def test_declining_asks_for_a_reason_and_refuses_marketing_refusal_alone(supervisor_client):
     member = MemberFactory()
-    for purpose in Purpose.objects.filter(refusable=False):
+    # Everything but the marketing purposes of Art. 2(1)①②, which Art. 5 protects.
+    for purpose in Purpose.objects.exclude(code__in=["marketing_own", "marketing_partner"]):
         Consent.objects.create(
             member=member, purpose=purpose, granted=True, version=current_version(), source="application"
         )

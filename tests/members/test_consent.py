@@ -15,6 +15,7 @@ from tests.factories import MemberFactory, current_version
 
 REFUSABLE = ("marketing_own", "marketing_partner", "research")
 REQUIRED = ("credit", "bureau")
+MARKETING = ("marketing_own", "marketing_partner")
 
 
 def new_version(actor, code: str = "v2") -> ConsentVersion:
@@ -180,16 +181,30 @@ def test_approving_an_application_forms_the_contract(application, operator, supe
     assert contract.member.status == "active"
 
 
-def test_refusing_only_marketing_and_research_is_no_ground_to_decline(application, operator, supervisor):
-    consents(application.member, operator, granted=REQUIRED, refused=REFUSABLE)
+def test_refusing_only_marketing_is_no_ground_to_decline(application, operator, supervisor):
+    """Art. 5 protects the refusal of Art. 2(1)①② and nothing else."""
+    consents(application.member, operator, granted=REQUIRED + ("research",), refused=MARKETING)
 
     with pytest.raises(ValidationError) as exc:
         services.decide_application(application, approve=False, actor=supervisor, reason="consent_refused")
 
-    assert "同意条項第5条" in exc.value.message_dict["reason"][0]
+    message = exc.value.message_dict["reason"][0]
+    assert "同意条項第5条" in message and "①②" in message
     application.refresh_from_db()
     assert application.status == ContractStatus.APPLIED
     assert application.history.count() == 1
+
+
+def test_refusing_research_may_decline_the_application(application, operator, supervisor):
+    """Market research (Art. 2(1)③) is not protected by Art. 5: its refusal may decline."""
+    consents(application.member, operator, granted=REQUIRED + MARKETING, refused=("research",))
+
+    contract = services.decide_application(
+        application, approve=False, actor=supervisor, reason="consent_refused"
+    )
+
+    assert contract.status == ContractStatus.DECLINED
+    assert contract.decline_reason == "consent_refused"
 
 
 def test_refused_marketing_still_allows_approval(application, operator, supervisor):
