@@ -324,7 +324,11 @@ class MemberAdmin(ServiceModelAdmin):
         if obj is not None:
             # Per purpose: may the data be used today, and why not (selectors.may_use's rule).
             context["uses"] = [
-                (selectors.USE_LABELS[answer.code], answer.allowed, selectors.USE_REASON_LABELS[answer.reason])
+                (
+                    selectors.USE_LABELS[answer.code],
+                    answer.allowed,
+                    selectors.USE_REASON_LABELS[answer.reason],
+                )
                 for answer in selectors.use_overview(obj)
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)
