@@ -6,11 +6,12 @@ and its ``filter_queryset`` is applied to each table's queryset by the selector.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,15 +31,35 @@ def _users():
     return get_user_model().objects.order_by("username")
 
 
+# The days a date filter accepts: the audit trail begins long after the first and ends long before
+# the last, and a day outside (9999-12-31) would overflow when its end is computed.
+FILTER_DATE_MIN, FILTER_DATE_MAX = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def validate_filter_date(value: date) -> None:
+    if not FILTER_DATE_MIN <= value <= FILTER_DATE_MAX:
+        raise ValidationError(
+            _("日付は%(first)sから%(last)sまでの間で指定してください。"),
+            code="out_of_range",
+            params={"first": FILTER_DATE_MIN.isoformat(), "last": FILTER_DATE_MAX.isoformat()},
+        )
+
+
+def filter_date(label, method: str) -> django_filters.DateFilter:
+    """A date filter (one day, Japan time) that answers an out-of-range day with a form error."""
+    return django_filters.DateFilter(
+        label=label,
+        method=method,
+        validators=[validate_filter_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
 class DateRangeFilter(django_filters.FilterSet):
     """``date_from``/``date_to``: whole days in Japan time, both included."""
 
-    date_from = django_filters.DateFilter(
-        label=_("期間（開始日）"), method="filter_date_from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = django_filters.DateFilter(
-        label=_("期間（終了日）"), method="filter_date_to", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = filter_date(_("期間（開始日）"), "filter_date_from")
+    date_to = filter_date(_("期間（終了日）"), "filter_date_to")
     # The order the form shows its fields in (the URL's order in DESIGN.md).
     field_order = ("user", "model", "member", "action", "date_from", "date_to", "type", "reason")
 

@@ -11,8 +11,11 @@ The Content-Security-Policy itself is configured in settings (``CONTENT_SECURITY
 
 from __future__ import annotations
 
+import ipaddress
 import time
+from functools import lru_cache
 
+from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.utils.translation import gettext as _
 
@@ -37,6 +40,47 @@ PERMISSIONS_POLICY: tuple[str, ...] = (
     "xr-spatial-tracking",
 )
 PERMISSIONS_POLICY_HEADER = ", ".join(f"{feature}=()" for feature in PERMISSIONS_POLICY)
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def from_trusted_proxy(request) -> bool:
+    """Whether the peer (REMOTE_ADDR) is one of ``settings.TRUSTED_PROXIES`` (addresses or networks)."""
+    proxies = tuple(getattr(settings, "TRUSTED_PROXIES", ()))
+    if not proxies:
+        return False
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(peer in network for network in _networks(proxies))
+
+
+def is_loopback(request) -> bool:
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+class TrustedProxyMiddleware:
+    """``X-Forwarded-Proto`` counts only when a proxy named in ``TRUSTED_PROXIES`` sent it.
+
+    Django's ``SECURE_PROXY_SSL_HEADER`` believes the header from anyone; a client talking to the
+    server directly could claim HTTPS. Here the header is dropped unless the peer is a trusted
+    proxy, before SecurityMiddleware (the HTTPS redirect) or CSRF read ``request.is_secure()``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not from_trusted_proxy(request):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
 
 
 class SecurityHeadersMiddleware:

@@ -116,3 +116,16 @@ def test_japanese_language_and_tokyo_time_are_the_defaults():
     assert settings.LANGUAGE_CODE == "ja"
     assert settings.TIME_ZONE == "Asia/Tokyo"
     assert settings.USE_TZ is True
+
+
+def test_a_malformed_trusted_proxy_is_refused_and_a_good_one_turns_the_header_on():
+    bad = setup_django(production_env(**good_values(), DJANGO_TRUSTED_PROXIES="proxy.example.jp"))
+    assert bad.returncode != 0 and "DJANGO_TRUSTED_PROXIES" in bad.stderr
+
+    script = "import django; django.setup(); from django.conf import settings as s; print(s.SECURE_PROXY_SSL_HEADER)"
+    without = run([sys.executable, "-c", script], production_env(**good_values()))
+    with_proxy = run(
+        [sys.executable, "-c", script], production_env(**good_values(), DJANGO_TRUSTED_PROXIES="10.0.0.0/24")
+    )
+    assert without.stdout.strip() == "None"
+    assert with_proxy.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
