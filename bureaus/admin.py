@@ -33,6 +33,7 @@ from bureaus.models import (
     SubmissionBatch,
     SubmissionStatus,
 )
+from consentoffice.admin import OfferedFiltersOnlyMixin
 from members.admin import register_member_inline
 from members.models import AccessAction
 from members.services import record_access
@@ -56,7 +57,7 @@ class ReadOnlyDetailMixin:
 
 
 @admin.register(Bureau)
-class BureauAdmin(ReadOnlyDetailMixin, admin.ModelAdmin):
+class BureauAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "pending", "rejected", "batched_count", "last_batch_at")
     fieldsets = (
         (None, {"fields": ("code", "name", "kind", "legal_basis", "registered_items")}),
@@ -154,7 +155,7 @@ class BureauAdmin(ReadOnlyDetailMixin, admin.ModelAdmin):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(ReadOnlyDetailMixin, admin.ModelAdmin):
+class SubmissionAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "bureau_code",
@@ -168,6 +169,7 @@ class SubmissionAdmin(ReadOnlyDetailMixin, admin.ModelAdmin):
         "batch",
     )
     list_filter = ("status", "bureau", "record_type")
+    linked_filters = ("batch",)  # a batch page links to its submissions
     list_select_related = ("bureau", "member", "contract", "batch")
     search_fields = ("=member__member_no", "=contract__contract_no")
     search_help_text = _("会員番号または契約番号（完全一致）")
@@ -244,7 +246,7 @@ class ResponseUploadForm(forms.Form):
 
 
 @admin.register(SubmissionBatch)
-class SubmissionBatchAdmin(ReadOnlyDetailMixin, admin.ModelAdmin):
+class SubmissionBatchAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "bureau",
@@ -375,7 +377,7 @@ class InquiryForm(forms.ModelForm):
 
 
 @admin.register(Inquiry)
-class InquiryAdmin(admin.ModelAdmin):
+class InquiryAdmin(OfferedFiltersOnlyMixin, admin.ModelAdmin):
     form = InquiryForm
     list_display = ("inquired_at", "bureau", "member_no", "contract_no", "operator", "purpose")
     list_filter = ("bureau", "purpose")

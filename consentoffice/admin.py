@@ -62,6 +62,56 @@ class CheckedAutocompleteMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+# What may follow a filtered field's name in a list's query string: the lookups Django's own list
+# filters write (choices, booleans, related objects, date ranges and the date hierarchy).
+OFFERED_LOOKUP_SUFFIXES = frozenset(
+    {
+        "",
+        "exact",
+        "isnull",
+        "in",
+        "gte",
+        "gt",
+        "lte",
+        "lt",
+        "id__exact",
+        "id__in",
+        "pk__exact",
+        "year",
+        "month",
+        "day",
+    }
+)
+
+
+class OfferedFiltersOnlyMixin:
+    """A list answers only the filters it offers (``list_filter``, ``date_hierarchy``).
+
+    Django accepts any lookup on a model's own fields from the query string
+    (``?phone__startswith=090``, ``?family_name__regex=…``): a search around the search box that
+    the access log never saw, and a 500 for a bad pattern. Here anything else is refused (400,
+    ``DisallowedModelAdminLookup``); the search box (``?q=``) stays the one way to search.
+    """
+
+    # Fields a page links to by filter without showing the filter (a batch's submissions, say).
+    linked_filters: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        offered = set(self.linked_filters)
+        if self.date_hierarchy:
+            offered.add(self.date_hierarchy)
+        for entry in self.list_filter:
+            name = entry[0] if isinstance(entry, (tuple, list)) else entry
+            # A field's name, or a SimpleListFilter's own parameter.
+            name = name if isinstance(name, str) else getattr(name, "parameter_name", None)
+            if name:
+                offered.add(name)
+        field, _sep, suffix = lookup.partition("__")
+        if field not in offered or suffix not in OFFERED_LOOKUP_SUFFIXES:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
 class NoDeleteMixin:
     """Nothing is deleted from the back-office: records are ended, erased or anonymized by services."""
 
@@ -79,7 +129,7 @@ class ReadOnlyMixin(NoDeleteMixin):
         return False
 
 
-class ServiceModelAdmin(CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin):
+class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin):
     """A ModelAdmin whose writes go through a service.
 
     Subclasses implement ``perform_save(request, obj, form, change)`` and call the service there.
@@ -136,7 +186,7 @@ class ServiceModelAdmin(CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmi
         return actions
 
 
-class ReadOnlyModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ReadOnlyModelAdmin(OfferedFiltersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
     """A list and a detail page to read; no form writes anything."""
 
     show_full_result_count = False

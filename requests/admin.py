@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consentoffice import roles
-from consentoffice.admin import CheckedAutocompleteMixin
+from consentoffice.admin import CheckedAutocompleteMixin, OfferedFiltersOnlyMixin
 from requests import forms, rules, selectors, services
 from requests.models import CorrectionItem, DeletionItem, Reminder, Ticket
 from requests.timeline import ticket_timeline
@@ -463,7 +463,7 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
+class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "kind",
@@ -868,7 +868,7 @@ class TicketAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(OfferedFiltersOnlyMixin, admin.ModelAdmin):
     """Deadline reminders sent (read-only; written by ``requests.tasks.send_deadline_reminders``)."""
 
     list_display = ["ticket", "kind", "sent_on", "sent_at"]
