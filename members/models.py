@@ -281,6 +281,8 @@ class Member(models.Model):
             value = getattr(self, field)
             if field in exclude or not value:
                 continue
+            if field == "member_no" and not self._state.adding:
+                continue  # fixed at registration; a number from before the format keeps working
             try:
                 setattr(self, field, func(value))
             except ValidationError as exc:
@@ -290,6 +292,7 @@ class Member(models.Model):
 
 # How each category ① field is normalized (and validated) before it is stored.
 MEMBER_NORMALIZERS = {
+    "member_no": normalize.member_no,
     "family_name": normalize.text,
     "given_name": normalize.text,
     "family_name_kana": normalize.validate_kana,
@@ -302,6 +305,23 @@ MEMBER_NORMALIZERS = {
     "occupation": normalize.text,
     "employer_name": normalize.text,
 }
+
+
+class NumberSequence(models.Model):
+    """A counter for databases without sequences (SQLite); PostgreSQL uses a real SEQUENCE.
+
+    ``members.services.next_member_no`` draws from one or the other, never from the numbers in use.
+    """
+
+    name = models.CharField(max_length=32, primary_key=True)
+    last_value = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = pgettext_lazy("model", "採番")
+        verbose_name_plural = pgettext_lazy("plural", "採番")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ConsentVersion(models.Model):

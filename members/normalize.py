@@ -55,6 +55,21 @@ def digits(value: str | None) -> str:
     return _PHONE_SEPARATORS.sub("", nfkc(value or ""))
 
 
+MEMBER_NO_LENGTH = 10
+_MEMBER_NO = re.compile(rf"[0-9]{{{MEMBER_NO_LENGTH}}}")
+
+
+def member_no(value: str | None) -> str:
+    """A member number: ten ASCII digits once NFKC has made full-width digits ASCII."""
+    number = nfkc(value or "").strip()
+    if not _MEMBER_NO.fullmatch(number):
+        raise ValidationError(
+            _("会員番号は半角数字%(length)d桁で入力してください。") % {"length": MEMBER_NO_LENGTH},
+            code="member_no_format",
+        )
+    return number
+
+
 def postal_code(value: str | None) -> str:
     normalized = digits(value).removeprefix("〒")
     if not re.fullmatch(r"[0-9]{7}", normalized):

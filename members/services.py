@@ -11,8 +11,8 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,6 +39,7 @@ from members.models import (
     IdentityDocument,
     Member,
     MemberStatus,
+    NumberSequence,
     OnlineAuthEvent,
     PartnerSyncEvent,
     PaymentRecord,
@@ -71,9 +72,38 @@ def _require_reason(reason: str) -> str:
 # --- Members -------------------------------------------------------------------------------
 
 
+MEMBER_NO_SEQUENCE = "member_no"
+
+
 def next_member_no() -> str:
-    last = Member.objects.aggregate(m=Max("member_no"))["m"]
-    return str(int(last) + 1 if last and last.isdigit() else 1000000001).zfill(10)
+    """The next member number from the database's sequence (never the largest number in use: one
+    odd number typed by hand must not stop registration, and two registrations never race)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('member_no_seq')")
+            value = cursor.fetchone()[0]
+    else:
+        with transaction.atomic():
+            counter = NumberSequence.objects.filter(name=MEMBER_NO_SEQUENCE)
+            if not counter.update(last_value=F("last_value") + 1):
+                # A flushed test database: start again after the numbers in use (as the migration does).
+                NumberSequence.objects.create(name=MEMBER_NO_SEQUENCE, last_value=_member_no_start())
+            value = counter.get().last_value
+    return f"{value:010d}"
+
+
+FIRST_MEMBER_NO = 1_000_000_001
+BULK_MEMBER_NO_START = "2000000000"  # seed_bulk's benchmark members are numbered from here on
+
+
+def _member_no_start() -> int:
+    last = (
+        Member.objects.filter(member_no__regex=r"^[0-9]{10}$", member_no__lt=BULK_MEMBER_NO_START)
+        .order_by("-member_no")
+        .values_list("member_no", flat=True)
+        .first()
+    )
+    return max(int(last) + 1, FIRST_MEMBER_NO) if last else FIRST_MEMBER_NO
 
 
 def create_member(*, actor, reason: str = "", **fields: Any) -> Member:
@@ -82,17 +112,19 @@ def create_member(*, actor, reason: str = "", **fields: Any) -> Member:
     unknown = set(fields) - MEMBER_EDITABLE_FIELDS - {"member_no"}
     if unknown:
         raise ValidationError(_("登録できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
-    for attempt in range(3):
+    for attempt in range(5):
         member = Member(**fields)
         if not member.member_no:
             member.member_no = next_member_no()
+            if Member.objects.filter(member_no=member.member_no).exists():
+                continue  # a number typed by hand earlier holds the sequence's next value
         try:
             with transaction.atomic():
                 return save_tracked(member, actor=actor, reason=reason or record_text("会員登録"))
         except IntegrityError:
-            if "member_no" in fields or attempt == 2:
+            if "member_no" in fields or attempt == 4:
                 raise ValidationError({"member_no": _("この会員番号はすでに使われています。")}) from None
-    raise AssertionError("unreachable")
+    raise ValidationError({"member_no": _("会員番号を採番できませんでした。もう一度登録してください。")})
 
 
 def update_member(
