@@ -382,7 +382,7 @@ STEPS: dict[str, Step] = {
             "approve",
             rules.ACTION_LABELS["approve"],
             forms.StepForm,
-            lambda t, u: _can_approve(u) and _from("approve", t) and t.prepared_by_id != u.pk,
+            lambda t, u: _can_approve(u) and _from("approve", t) and not selectors.took_part_in(t, u),
             _run_approve,
         ),
         Step(
@@ -787,9 +787,9 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
         if (
             _can_approve(user)
             and ticket.status == Status.PENDING_APPROVAL
-            and ticket.prepared_by_id == user.pk
+            and selectors.took_part_in(ticket, user)
         ):
-            approve_blocked = _("起案者本人は承認できません（二者確認）。別の責任者が承認してください。")
+            approve_blocked = rules.FOUR_EYES_REFUSAL
         state = ticket.due_state(now)
         stages, hint = rules.stage_guide(ticket.kind, ticket.status)
         return {

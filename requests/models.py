@@ -164,6 +164,38 @@ class Ticket(models.Model):
         return self.held_seconds + running
 
 
+class TicketParticipant(models.Model):
+    """Who prepared a ticket's outcome (submitted it, decided one of its items) and who approved it.
+
+    One row per (ticket, user), so the database itself refuses an approver who took part in the
+    preparation (DESIGN, four eyes: across send-backs and resubmissions). Written by
+    ``requests.services`` only; never changed.
+    """
+
+    class Role(models.TextChoices):
+        PREPARED = "prepared", _("起案・判断")
+        APPROVED = "approved", _("承認")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("受付票"), on_delete=models.PROTECT, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("担当者"), on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(_("役割"), max_length=12, choices=Role.choices)
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = pgettext_lazy("model", "受付票の関与者")
+        verbose_name_plural = pgettext_lazy("plural", "受付票の関与者")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="ticket_participant_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.user_id} {self.role}"
+
+
 class CorrectionItem(models.Model):
     """One field of a correction request (APPI Art. 34): current value captured, decision per item."""
 

@@ -84,6 +84,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "edit_items": (frozenset({Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS}), None),
 }
 
+# DESIGN, four eyes: nobody who prepared an outcome (submitted it, decided one of its items) approves it.
+FOUR_EYES_REFUSAL = _("起案・判断に関わった人は承認できません（二者確認）。別の責任者が承認してください。")
+
 ACTION_LABELS = {
     "start_verification": _("本人確認を開始"),
     "verify_identity": _("本人確認済みにする"),

@@ -13,7 +13,7 @@ from consentoffice.dates import add_years
 from members.models import Contract, Member
 from members.retention import ended_members
 from requests import rules
-from requests.models import Ticket
+from requests.models import Ticket, TicketParticipant
 
 
 def tickets_for_lists() -> QuerySet[Ticket]:
@@ -55,12 +55,26 @@ def operator_queue(user, *, scope: str = "mine") -> QuerySet[Ticket]:
     return qs.order_by("due_at", "id")
 
 
+def prepared_by_user(user) -> Q:
+    """Tickets whose outcome ``user`` prepared: submitted for approval or decided an item of, at any
+    time, across send-backs and resubmissions (DESIGN, four eyes). The one rule of who may not
+    approve: the approval service, the approval queue and the ticket page ask it."""
+    took_part = TicketParticipant.objects.filter(
+        ticket=OuterRef("pk"), user=user, role=TicketParticipant.Role.PREPARED
+    )
+    return Q(prepared_by=user) | Q(Exists(took_part))
+
+
+def took_part_in(ticket: Ticket, user) -> bool:
+    return Ticket.objects.filter(pk=ticket.pk).filter(prepared_by_user(user)).exists()
+
+
 def approval_queue(user) -> QuerySet[Ticket]:
     """Tickets waiting for a supervisor's approval, excluding the ones the user prepared (four eyes)."""
     return (
         tickets_for_lists()
         .filter(status=rules.Status.PENDING_APPROVAL)
-        .exclude(prepared_by=user)
+        .exclude(prepared_by_user(user))
         .order_by("due_at", "id")
     )
 

@@ -26,7 +26,7 @@ from consentoffice.services import settle_notifications
 from members import services as member_services
 from members.models import CATEGORY_1_FIELDS, ConsentSource, Member
 from requests import rules, selectors
-from requests.models import CorrectionItem, DeletionItem, DisclosurePackage, Ticket
+from requests.models import CorrectionItem, DeletionItem, DisclosurePackage, Ticket, TicketParticipant
 
 Status = rules.Status
 Outcome = rules.Outcome
@@ -71,6 +71,13 @@ def _save(ticket: Ticket, *, actor, reason: str, action: str | None = None) -> T
 def _refresh(original: Ticket, saved: Ticket) -> Ticket:
     original.refresh_from_db()
     return saved
+
+
+def _took_part(ticket: Ticket, actor) -> None:
+    """Record that ``actor`` prepared this ticket's outcome: they may never approve it (four eyes)."""
+    TicketParticipant.objects.get_or_create(
+        ticket=ticket, user=actor, defaults={"role": TicketParticipant.Role.PREPARED}
+    )
 
 
 def _require_staff(actor) -> None:
@@ -314,6 +321,7 @@ def decide_correction_item(
         item.decision = CorrectionItem.Decision.ACCEPTED if accept else CorrectionItem.Decision.REJECTED
         item.decision_note = note.strip()
         save_tracked(item, actor=actor, reason=f"{locked.number} {record_text('訂正項目を判断')}")
+        _took_part(locked, actor)
         _save(locked, actor=actor, reason=record_text("訂正項目を判断"))
     return item
 
@@ -369,6 +377,7 @@ def decide_deletion_item(
         item.decision = DeletionItem.Decision.ACCEPTED if accept else DeletionItem.Decision.REFUSED
         item.ground = "" if accept else ground
         save_tracked(item, actor=actor, reason=f"{locked.number} {record_text('削除項目を判断')}")
+        _took_part(locked, actor)
         _save(locked, actor=actor, reason=record_text("削除項目を判断"))
     return item
 
@@ -462,6 +471,7 @@ def submit_for_approval(
         locked.refusal_ground = ground if outcome == Outcome.REFUSED else ""
         locked.outcome_reason = reason
         locked.prepared_by = actor
+        _took_part(locked, actor)
         saved = _save(
             locked,
             actor=actor,
@@ -508,10 +518,15 @@ def approve(
     member_services.require_perm(actor, roles.APPROVE_TICKET)
     with transaction.atomic():
         locked = _lock(ticket, "approve", expected_version=expected_version)
-        if locked.prepared_by_id == actor.pk:
-            raise PermissionDenied(
-                _("起案者本人は承認できません（二者確認）。別の責任者が承認してください。")
-            )
+        if selectors.took_part_in(locked, actor):
+            raise PermissionDenied(str(rules.FOUR_EYES_REFUSAL))
+        try:
+            with transaction.atomic():  # the database refuses a second role of one person too
+                TicketParticipant.objects.create(
+                    ticket=locked, user=actor, role=TicketParticipant.Role.APPROVED
+                )
+        except IntegrityError:
+            raise PermissionDenied(str(rules.FOUR_EYES_REFUSAL)) from None
         now = _closing_time(locked, closed_at)
         if locked.outcome in (Outcome.FULFILLED, Outcome.PARTLY):
             APPROVAL_EFFECTS.get(locked.kind, _no_effect)(locked, actor)

@@ -336,10 +336,10 @@ def test_the_preparer_does_not_see_approve_and_cannot_use_it(client, supervisor,
     response = client.get(change_url(ticket))
     steps = set(re.findall(r'data-step="([a-z_]+)"', response.content.decode()))
     assert "approve" not in steps and "send_back" in steps
-    assert "起案者本人は承認できません" in response.content.decode()
+    assert "起案・判断に関わった人は承認できません" in response.content.decode()
 
     errors = post_step(client, ticket, "approve")
-    assert len(errors) == 1 and "起案者本人は承認できません" in errors[0]
+    assert len(errors) == 1 and "起案・判断に関わった人は承認できません" in errors[0]
     ticket.refresh_from_db()
     assert ticket.status == Status.PENDING_APPROVAL and ticket.approver is None
 

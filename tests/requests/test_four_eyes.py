@@ -135,3 +135,83 @@ def test_send_back_returns_the_ticket_to_the_operator_without_an_outcome(operato
     with pytest.raises(ValidationError) as exc:
         services.approve(ticket, actor=supervisor)
     assert exc.value.code == "invalid_state"
+
+
+# --- "did not prepare" across send-backs and resubmissions (issue 14) --------------------------
+
+
+def correction_with_decided_item(decider, submitter):
+    from tests.factories import MemberFactory as Members
+
+    ticket = verified_request(Kind.CORRECTION, member=Members(), actor=submitter)
+    item = services.add_correction_item(ticket, field="city", requested_value="中野区", actor=submitter)
+    services.decide_correction_item(item, actor=decider, accept=True)
+    return ticket
+
+
+def test_a_supervisor_who_decided_and_submitted_cannot_approve_after_a_resubmission(
+    operator, supervisor, supervisor2
+):
+    ticket = correction_with_decided_item(supervisor, supervisor)
+    services.submit_for_approval(ticket, outcome=Outcome.FULFILLED, actor=supervisor)
+    services.send_back(ticket, actor=supervisor, reason="見直し")
+    services.submit_for_approval(ticket, outcome=Outcome.FULFILLED, actor=operator)
+    assert ticket.prepared_by == operator
+
+    with pytest.raises(PermissionDenied):
+        services.approve(ticket, actor=supervisor)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.PENDING_APPROVAL and ticket.member.city != "中野区"
+    assert ticket not in selectors.approval_queue(supervisor)
+    assert ticket in selectors.approval_queue(supervisor2)
+
+    services.approve(ticket, actor=supervisor2)
+    ticket.member.refresh_from_db()
+    assert ticket.member.city == "中野区"
+
+
+def test_deciding_one_item_is_enough_to_be_kept_from_approving(operator, supervisor):
+    ticket = correction_with_decided_item(supervisor, operator)
+    services.submit_for_approval(ticket, outcome=Outcome.FULFILLED, actor=operator)
+    with pytest.raises(PermissionDenied):
+        services.approve(ticket, actor=supervisor)
+    assert selectors.took_part_in(ticket, supervisor)
+
+
+def test_the_database_refuses_an_approver_who_prepared(operator, supervisor):
+    from requests.models import TicketParticipant
+
+    ticket = correction_with_decided_item(supervisor, operator)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TicketParticipant.objects.create(ticket=ticket, user=supervisor, role=TicketParticipant.Role.APPROVED)
+
+
+def test_the_ticket_page_does_not_offer_approve_to_a_decider(client, operator, supervisor):
+    from django.urls import reverse
+
+    ticket = correction_with_decided_item(supervisor, operator)
+    services.submit_for_approval(ticket, outcome=Outcome.FULFILLED, actor=operator)
+    supervisor.is_staff = True
+    supervisor.save(update_fields=["is_staff"])
+    client.force_login(supervisor)
+    page = client.get(reverse("admin:requests_ticket_change", args=[ticket.pk])).content.decode()
+    assert "起案・判断に関わった人は承認できません" in page
+
+
+# The paths that decide who may approve; each asks requests.selectors (prepared_by_user / took_part_in).
+PATHS_THAT_ASK = [
+    ("requests.services", "approve"),
+    ("requests.selectors", "approval_queue"),
+    ("requests.selectors", "took_part_in"),
+    ("requests.admin", "TicketAdmin"),
+]
+
+
+@pytest.mark.parametrize(("module", "name"), PATHS_THAT_ASK)
+def test_every_approval_path_asks_the_one_rule(module, name):
+    import importlib
+    import inspect
+
+    source = inspect.getsource(getattr(importlib.import_module(module), name))
+    assert "took_part_in" in source or "prepared_by_user" in source
+    assert "prepared_by_id" not in source
