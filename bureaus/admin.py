@@ -33,10 +33,11 @@ from bureaus.models import (
     SubmissionBatch,
     SubmissionStatus,
 )
+from consentoffice import roles
 from consentoffice.admin import OfferedFiltersOnlyMixin
 from members.admin import register_member_inline
 from members.models import AccessAction
-from members.services import record_access
+from members.services import record_access, record_access_set
 
 
 def _submissions_url(**filters) -> str:
@@ -282,6 +283,19 @@ class SubmissionBatchAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.M
     def short_sha256(self, obj: SubmissionBatch) -> str:
         return obj.sha256[:12]
 
+    def get_list_display(self, request):
+        return self._file_for_supervisors(request, super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        return self._file_for_supervisors(request, super().get_fields(request, obj))
+
+    @staticmethod
+    def _file_for_supervisors(request, names):
+        """The file and its import are for supervisors: operators see the batches, not the records."""
+        if request.user.has_perm(roles.DOWNLOAD_BUREAU_FILE):
+            return names
+        return [name for name in names if name != "file_actions"]
+
     @admin.display(description=_("ファイル"))
     def file_actions(self, obj: SubmissionBatch):
         return format_html(
@@ -316,18 +330,23 @@ class SubmissionBatchAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.M
         return urls + super().get_urls()
 
     def download_view(self, request, pk: int):
-        if not self.has_view_permission(request):
+        if not request.user.has_perm(roles.DOWNLOAD_BUREAU_FILE):
             raise PermissionDenied
         batch = get_object_or_404(SubmissionBatch, pk=pk)
         storage = storages[services.PRIVATE_STORAGE]
         if not batch.file_name or not storage.exists(batch.file_name):
             raise Http404(gettext("ファイルが見つかりません。"))
-        record_access(
+        # One row per member whose records the file holds (and one for the file itself).
+        detail = f"bureau batch {batch.pk} ({batch.record_count})"
+        record_access_set(
             user=request.user,
             action=AccessAction.DOWNLOAD,
-            member=None,
+            member_ids=Submission.objects.filter(batch=batch, member__isnull=False).values("member_id"),
             request=request,
-            detail=f"bureau batch {batch.pk} ({batch.record_count})",
+            detail=detail,
+        )
+        record_access(
+            user=request.user, action=AccessAction.DOWNLOAD, member=None, request=request, detail=detail
         )
         return FileResponse(
             storage.open(batch.file_name, "rb"),

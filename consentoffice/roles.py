@@ -24,6 +24,8 @@ VIEW_AUDIT = "members.view_audit_trail"
 # Encrypted values in clear in the audit trail's diffs: the privacy officer only.
 VIEW_AUDIT_CLEAR_VALUES = "consentoffice.view_audit_clear_values"
 APPROVE_TICKET = "requests.approve_ticket"
+# A bureau registration file holds many members' records: supervisors download it, operators do not.
+DOWNLOAD_BUREAU_FILE = "bureaus.change_submissionbatch"
 
 _VIEW = "view"
 _ADD = "add"

@@ -140,14 +140,31 @@ def test_inquiry_form_offers_no_other_purpose(staff_operator, client, cic):
     assert not Inquiry.objects.exists()
 
 
-def test_batch_download_is_logged_without_a_member(system, staff_supervisor, client):
-    _registered(system, 1)
+def test_batch_download_is_logged_for_each_member_in_the_file(system, staff_supervisor, client):
+    _registered(system, 3)
     batch = services.build_batches(actor=system)[0]
+    members = set(Submission.objects.filter(batch=batch).values_list("member_id", flat=True))
+    assert len(members) == 3
+
     response = client.get(reverse("admin:bureaus_submissionbatch_download", args=[batch.pk]))
+
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"1RG0100CIC")
-    log = AccessLog.objects.get()
-    assert (log.user, log.action, log.member) == (staff_supervisor, "download", None)
+    logs = AccessLog.objects.filter(user=staff_supervisor, action="download")
+    assert set(logs.exclude(member=None).values_list("member_id", flat=True)) == members
+    assert logs.filter(member=None).count() == 1  # the file itself, with its batch and count
+    assert all(log.path and log.detail.startswith(f"bureau batch {batch.pk}") for log in logs)
+
+
+def test_operators_may_not_download_a_bureau_file(system, staff_operator, client):
+    _registered(system, 2)
+    batch = services.build_batches(actor=system)[0]
+    url = reverse("admin:bureaus_submissionbatch_download", args=[batch.pk])
+    assert client.get(url).status_code == 403
+    assert not AccessLog.objects.exists()
+    page = client.get(reverse("admin:bureaus_submissionbatch_change", args=[batch.pk])).content.decode()
+    assert url not in page
+    assert url not in client.get(reverse("admin:bureaus_submissionbatch_changelist")).content.decode()
 
 
 def test_response_import_page_imports_the_file(system, staff_supervisor, client, private_storage):

@@ -87,10 +87,10 @@ URLS: dict[str, Row] = {
     "audit/history/<str:label>/<int:history_id>/": Row(
         lambda w: f"/audit/history/members.member/{w.member_history_id}/", (LOGIN, 403, 200, 200)
     ),
-    "audit/members/<str:member_no>/": Row(
+    "audit/members/<member_no:member_no>/": Row(
         lambda w: f"/audit/members/{w.member.member_no}/", (LOGIN, 403, 200, 200)
     ),
-    "audit/members/<str:member_no>/export.csv": Row(
+    "audit/members/<member_no:member_no>/export.csv": Row(
         lambda w: f"/audit/members/{w.member.member_no}/export.csv", (LOGIN, 403, 200, 200)
     ),
     "audit/access/": Row(lambda w: "/audit/access/", (LOGIN, 403, 200, 200)),
@@ -156,7 +156,7 @@ URLS: dict[str, Row] = {
     ),
     "admin/bureaus/submissionbatch/<int:pk>/download/": Row(
         lambda w: reverse("admin:bureaus_submissionbatch_download", args=[w.batch.pk]),
-        (LOGIN, 200, 200, 200),
+        (LOGIN, 403, 200, 200),
     ),
     "admin/bureaus/submissionbatch/<int:pk>/import-response/": Row(
         lambda w: reverse("admin:bureaus_submissionbatch_import", args=[w.batch.pk]),
