@@ -17,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +34,8 @@ from django.utils import timezone
 from consentoffice.audit_selectors import tracked_models
 from consentoffice.models import AuditAmendment, AuditSeal, Heartbeat
 from members.models import AccessLog
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 LOCK_NAME = "audit_seal"
@@ -137,27 +141,77 @@ def seal_audit_trail(
         lock = _lock()
         last = AuditSeal.objects.order_by("-seq").values_list("seq", "chain_hash").first()
         seq, chain = last if last else (0, GENESIS)
-        candidates = []
+        # Rows dated at or before the previous run's cutoff should have been sealed then.
+        previous_cutoff = lock.last_seen - timedelta(seconds=delay) if last else None
+        chunk: list[AuditSeal] = []
+        sealed = 0
+        # In insertion order (each table by id): a row's date, which its writer chose, does not
+        # decide its place in the chain.
         for source in sources():
             mark = _sealed_up_to(source)
             qs = source.model.objects.filter(**{f"{source.pk}__gt": mark}).order_by(source.pk)[:batch]
             for values, digest in _hashed(source, qs):
-                if values[source.date_field] > cutoff:
+                at = values[source.date_field]
+                if at > cutoff:
                     break
-                candidates.append((values[source.date_field], source.table, values[source.pk], digest))
-        candidates.sort()
-        chunk: list[AuditSeal] = []
-        for _at, table, row_id, digest in candidates:
-            seq += 1
-            chain = chain_link(chain, seq=seq, table=table, row_id=row_id, digest=digest)
-            chunk.append(AuditSeal(seq=seq, table=table, row_id=row_id, row_hash=digest, chain_hash=chain))
-            if len(chunk) >= CHUNK:
-                AuditSeal.objects.bulk_create(chunk)
-                chunk.clear()
+                seq += 1
+                row_id = values[source.pk]
+                chain = chain_link(chain, seq=seq, table=source.table, row_id=row_id, digest=digest)
+                chunk.append(
+                    AuditSeal(
+                        seq=seq,
+                        table=source.table,
+                        row_id=row_id,
+                        row_hash=digest,
+                        chain_hash=chain,
+                        backdated=previous_cutoff is not None and at <= previous_cutoff,
+                    )
+                )
+                sealed += 1
+                if len(chunk) >= CHUNK:
+                    AuditSeal.objects.bulk_create(chunk)
+                    chunk.clear()
         AuditSeal.objects.bulk_create(chunk)
         lock.last_seen = now
         lock.save(update_fields=["last_seen"])
-    return len(candidates)
+        if sealed:
+            transaction.on_commit(lambda: write_anchor(seq=seq, chain=chain, at=now))
+    return sealed
+
+
+# --- Anchors: the chain's head, outside the database -----------------------------------------
+
+
+def anchor_line(*, seq: int, chain: str, at: datetime) -> str:
+    stamp = at.astimezone(UTC).isoformat()
+    return f"{stamp} seq={seq} chain={chain} mac={_mac('anchor', stamp, seq, chain)}"
+
+
+def write_anchor(*, seq: int, chain: str, at: datetime) -> None:
+    """Append the chain's head to ``AUDIT_ANCHOR_FILE`` (append-only) and the log."""
+    line = anchor_line(seq=seq, chain=chain, at=at)
+    path = Path(settings.AUDIT_ANCHOR_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as anchors:
+        anchors.write(line + "\n")
+    logger.info("audit anchor %s", line)
+
+
+def read_anchors() -> list[tuple[int, str, bool]]:
+    """Each anchored head as (seq, chain hash, authentic line)."""
+    path = Path(settings.AUDIT_ANCHOR_FILE)
+    if not path.exists():
+        return []
+    anchors = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            stamp, seq_part, chain_part, mac_part = line.split(" ")
+            seq, chain, mac = int(seq_part[4:]), chain_part[6:], mac_part[4:]
+        except ValueError:
+            anchors.append((0, "", False))
+            continue
+        anchors.append((seq, chain, hmac.compare_digest(mac, _mac("anchor", stamp, seq, chain))))
+    return anchors
 
 
 # --- Sanctioned amendments (erasure, anonymization) ------------------------------------------
@@ -223,6 +277,9 @@ INSERTED = "inserted"
 DELETED = "deleted"
 SEAL_BROKEN = "seal_broken"
 AMENDMENT_FORGED = "amendment_forged"
+TRUNCATED = "truncated"  # the chain is shorter than, or differs from, a head anchored outside
+ANCHOR_FORGED = "anchor_forged"
+ANCHORS = "anchors"
 
 
 @dataclass(frozen=True)
@@ -241,7 +298,10 @@ class Verification:
     checked_seals: int = 0
     checked_rows: int = 0
     amendments: int = 0
+    anchors: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Sealed rows dated before the run that should have sealed them (back-dated writes).
+    backdated: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -283,14 +343,31 @@ def _amended_to(chain: list[AuditAmendment], sealed: str, current: str) -> bool:
 
 def _verify_chain(result: Verification) -> None:
     chain, expected_seq = GENESIS, 1
-    rows = AuditSeal.objects.order_by("seq").values_list("seq", "table", "row_id", "row_hash", "chain_hash")
-    for seq, table, row_id, digest, stored in rows.iterator(chunk_size=CHUNK):
+    anchored: dict[int, list[str]] = {}
+    for seq, head, authentic in read_anchors():
+        result.anchors += 1
+        if not authentic:
+            result.problems.append(Problem(ANCHOR_FORGED, ANCHORS, 0, seq))
+        else:
+            anchored.setdefault(seq, []).append(head)
+    rows = AuditSeal.objects.order_by("seq").values_list(
+        "seq", "table", "row_id", "row_hash", "chain_hash", "backdated"
+    )
+    for seq, table, row_id, digest, stored, backdated in rows.iterator(chunk_size=CHUNK):
         result.checked_seals += 1
+        if backdated:
+            result.backdated.append(Problem("backdated", table, row_id, seq))
+        heads = anchored.pop(seq, ())
+        if any(not hmac.compare_digest(head, stored) for head in heads):
+            result.problems.append(Problem(TRUNCATED, table, row_id, seq))
         chain = chain_link(chain, seq=seq, table=table, row_id=row_id, digest=digest)
         if seq != expected_seq or not hmac.compare_digest(chain, stored):
             result.problems.append(Problem(SEAL_BROKEN, table, row_id, seq))
             chain = stored
         expected_seq = seq + 1
+    # Heads anchored past the end of the chain: its newest seals (and rows) were deleted.
+    for seq in sorted(anchored):
+        result.problems.append(Problem(TRUNCATED, ANCHORS, 0, seq))
 
 
 def _verify_table(source: Source, chains: dict, result: Verification) -> None:

@@ -81,6 +81,9 @@ class AuditSeal(models.Model):
     row_hash = models.CharField(_("行ハッシュ"), max_length=64)
     chain_hash = models.CharField(_("連鎖ハッシュ"), max_length=64)
     sealed_at = models.DateTimeField(_("封印日時"), default=timezone.now)
+    # The row is dated before the previous seal run's cutoff yet was not there then: written
+    # back-dated (or by a transaction that ran longer than the seal delay). ``verify_audit`` lists it.
+    backdated = models.BooleanField(_("遡った日付"), default=False)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "監査証跡の封印")

@@ -346,6 +346,10 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # behind the seal) and how many rows one run seals.
 AUDIT_SEAL_DELAY_SECONDS = int(os.environ.get("AUDIT_SEAL_DELAY_SECONDS", "120"))
 AUDIT_SEAL_BATCH_SIZE = int(os.environ.get("AUDIT_SEAL_BATCH_SIZE", "50000"))
+# Each seal run appends the chain's head (length and last link) to this file, and logs it: kept
+# apart from the database, so deleting the newest rows with their seals no longer verifies clean.
+# In production put it where the database owner cannot write (another volume, shipped logs).
+AUDIT_ANCHOR_FILE = Path(os.environ.get("AUDIT_ANCHOR_FILE", VAR_DIR / "audit" / "anchors.log"))
 
 # Business settings.
 DISCLOSURE_FEE_YEN = int(os.environ.get("DISCLOSURE_FEE_YEN", "1000"))

@@ -202,6 +202,12 @@ def _fresh_rate_limits():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _own_audit_anchors(settings, tmp_path):
+    """Each test anchors its audit chain in a file of its own (its database is its own too)."""
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.log"
+
+
 def _user(django_user_model, username: str, role: str | None):
     user = django_user_model.objects.create_user(
         username=username, password=TEST_PASSWORD, is_staff=role is not None

@@ -143,7 +143,15 @@ def test_the_first_problem_in_chain_order_is_named(sealed):
     raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [early.history_id])
     result = verify_audit_trail()
     assert len(result.problems) == 2
-    assert (result.first.table, result.first.row_id) == (HISTORICAL_MEMBER, early.history_id)
+    seals = {
+        (row.table, row.row_id): row.seq
+        for row in AuditSeal.objects.filter(row_id__in=[early.history_id, late.history_id])
+    }
+    first = min(
+        [(HISTORICAL_MEMBER, early.history_id), ("members_historicalcontract", late.history_id)],
+        key=seals.get,
+    )
+    assert (result.first.table, result.first.row_id) == first
 
 
 def test_rehashing_a_tampered_row_in_the_seal_table_breaks_the_chain(sealed):
@@ -220,3 +228,111 @@ def test_the_seal_is_scheduled_by_beat_and_the_task_seals(db, settings):
     settings.AUDIT_SEAL_DELAY_SECONDS = 0
     assert tasks.seal_audit_trail() == 1
     assert tasks.seal_audit_trail() == 0
+
+
+# --- issue 14: the chain's head is anchored outside the database; back-dated rows are flagged ---
+
+
+def seal_and_anchor(capture) -> int:
+    with capture(execute=True):
+        return seal()
+
+
+def test_deleting_the_newest_rows_with_their_seals_is_named(db, system, django_capture_on_commit_callbacks):
+    member_with_everything(system)
+    seal_and_anchor(django_capture_on_commit_callbacks)
+    newest = AuditSeal.objects.order_by("-seq").first()
+    assert verify_audit_trail().ok
+
+    # What a database owner could do: remove the newest rows and their seals together.
+    raw(
+        f"DELETE FROM {newest.table} WHERE {'id' if newest.table == 'members_accesslog' else 'history_id'} = %s",
+        [newest.row_id],
+    )
+    raw("DELETE FROM consentoffice_auditseal WHERE seq = %s", [newest.seq])
+
+    result = verify_audit_trail()
+    assert [p.kind for p in result.problems] == ["truncated"]
+    assert result.first.seq == newest.seq
+    verify_command_fails_naming("anchors", 0)
+
+
+def test_a_chain_rebuilt_after_truncation_does_not_match_its_anchor(
+    db, system, operator, django_capture_on_commit_callbacks
+):
+    member = member_with_everything(system)
+    seal_and_anchor(django_capture_on_commit_callbacks)
+    head = AuditSeal.objects.order_by("-seq").first()
+    raw("DELETE FROM consentoffice_auditseal WHERE seq = %s", [head.seq])
+    raw(
+        f"DELETE FROM {head.table} WHERE {'id' if head.table == 'members_accesslog' else 'history_id'} = %s",
+        [head.row_id],
+    )
+    services.update_member(member, actor=operator, reason="住所変更", city="港区")
+    seal_and_anchor(django_capture_on_commit_callbacks)  # the same seq again, another row
+    problems = verify_audit_trail().problems
+    assert any(p.kind == "truncated" and p.seq == head.seq for p in problems)
+
+
+def test_a_forged_anchor_line_is_named(db, system, settings, django_capture_on_commit_callbacks):
+    member_with_everything(system)
+    seal_and_anchor(django_capture_on_commit_callbacks)
+    with open(settings.AUDIT_ANCHOR_FILE, "a", encoding="utf-8") as anchors:
+        anchors.write("2026-01-01T00:00:00+00:00 seq=1 chain=" + "0" * 64 + " mac=" + "0" * 64 + "\n")
+    assert [p.kind for p in verify_audit_trail().problems] == ["anchor_forged"]
+
+
+def test_each_run_appends_the_head_and_logs_it(
+    db, system, settings, django_capture_on_commit_callbacks, caplog
+):
+    member_with_everything(system)
+    with caplog.at_level("INFO", logger="consentoffice.audit_seal"):
+        seal_and_anchor(django_capture_on_commit_callbacks)
+    head = AuditSeal.objects.order_by("-seq").first()
+    lines = settings.AUDIT_ANCHOR_FILE.read_text().splitlines()
+    assert len(lines) == 1 and f"seq={head.seq} chain={head.chain_hash}" in lines[0]
+    assert f"seq={head.seq}" in caplog.text
+    assert seal_and_anchor(django_capture_on_commit_callbacks) == 0
+    assert len(settings.AUDIT_ANCHOR_FILE.read_text().splitlines()) == 1  # nothing new, no line
+
+
+def test_a_back_dated_row_written_after_a_seal_run_is_flagged(db, system, operator, capsys):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    member = member_with_everything(system)
+    seal()
+    # A history row dated an hour ago, inserted after the run that sealed that hour.
+    from consentoffice.audit import save_tracked
+
+    member.city = "遡及区"
+    member._history_date = timezone.now() - timedelta(hours=1)
+
+    save_tracked(member, actor=operator, reason="遡った日付の変更", clean=False)
+    seal()
+    flagged = verify_audit_trail().backdated
+    row = m.Member.history.filter(id=member.pk).order_by("-history_id").first()
+    assert [(p.table, p.row_id) for p in flagged][-1] == (HISTORICAL_MEMBER, row.history_id)
+    call_command("verify_audit")
+    assert f"backdated: {HISTORICAL_MEMBER} id={row.history_id}" in capsys.readouterr().out
+
+
+def test_rows_are_chained_in_insertion_order_not_by_their_dates(db, operator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consentoffice.audit import save_tracked
+
+    first = MemberFactory()
+    older = MemberFactory()
+    older._history_date = timezone.now() - timedelta(days=1)
+    older.city = "前日区"
+    save_tracked(older, actor=operator, reason="前日の日付", clean=False)
+    seal()
+    rows = list(
+        AuditSeal.objects.filter(table=HISTORICAL_MEMBER).order_by("seq").values_list("row_id", flat=True)
+    )
+    assert rows == sorted(rows)
+    assert first.history.first().history_id in rows
