@@ -10,8 +10,9 @@ Each rule is ``(bureau code, record type) -> (anchor, months)``:
   登録されている期間).
 
 A combination missing from the table is not registered at that bureau (KSC, the partner bureau,
-is only inquired): asking for it raises ``ValueError``. Months are added on the calendar and
-clamped to the end of the month (31 August + 6 months = 28/29 February).
+is only inquired): asking for it raises ``ValueError``. Periods are counted as the Civil Code
+counts them (``consentoffice.dates.period_end``, Art. 140/143): the anchor day is not counted, so
+28 February + 6 months = 31 August and 31 August + 6 months = 28/29 February.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 
-from consentoffice.dates import add_months
+from consentoffice.dates import period_end
 
 
 class Anchor(StrEnum):
@@ -127,9 +128,9 @@ def registered_until(
     """
     anchor, months = rule_for(bureau, record_type)
     if anchor is Anchor.EVENT:
-        return add_months(event_date, months)
+        return period_end(event_date, months=months)
     if anchor is Anchor.CONTRACT_END:
-        return add_months(contract_end, months) if contract_end else None
+        return period_end(contract_end, months=months) if contract_end else None
     dates = list(others or ())
     if not dates:
         return event_date

@@ -45,7 +45,7 @@ from bureaus.models import (
 )
 from consentoffice import roles
 from consentoffice.audit import copy_to_history, history_select, save_tracked
-from consentoffice.dates import add_years
+from consentoffice.dates import period_end
 from consentoffice.i18n import record_text
 from consentoffice.models import Notification
 from consentoffice.services import notify_roles
@@ -878,7 +878,7 @@ def _record_provisions(batch: SubmissionBatch, *, actor, provided_on: date) -> i
                 "provided_on": provided_on,
                 "basis": basis,
                 "consent_recorded": True,
-                "kept_until": add_years(provided_on, PROVISION_RECORD_YEARS[basis]),
+                "kept_until": period_end(provided_on, years=PROVISION_RECORD_YEARS[basis]),
                 "reference": f"bureau-batch:{batch.pk}",
                 **history_params,
             },

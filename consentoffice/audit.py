@@ -57,12 +57,21 @@ def affiliate_user(code: str):
 
 
 def history_select(
-    model: type[models.Model], db, *, actor, reason: str, history_type: str, at: datetime, named: bool = False
+    model: type[models.Model],
+    db,
+    *,
+    actor,
+    reason: str,
+    history_type: str,
+    at: datetime,
+    named: bool = False,
+    history_model: type[models.Model] | None = None,
 ):
     """Column list, SELECT list (over an alias ``source`` of ``model``'s columns) and parameters
     that make one simple-history row of ``model`` per source row. With ``named`` the parameters are
-    a dict (``%(history_…)s`` placeholders) for statements that name their other parameters."""
-    history = model.history.model
+    a dict (``%(history_…)s`` placeholders) for statements that name their other parameters.
+    ``history_model`` is for a data migration, whose models have no ``history`` manager."""
+    history = history_model or model.history.model
     own = {field.column for field in model._meta.concrete_fields}
     extra = {
         "history_date": at,
@@ -90,20 +99,33 @@ def history_select(
 
 
 def copy_to_history(
-    rows: models.QuerySet, *, actor, reason: str, history_type: str = "~", at: datetime | None = None
+    rows: models.QuerySet,
+    *,
+    actor,
+    reason: str,
+    history_type: str = "~",
+    at: datetime | None = None,
+    history_model: type[models.Model] | None = None,
 ) -> int:
     """One simple-history row per row of ``rows`` (a queryset of a tracked model), copied by the
     database in one INSERT … SELECT: what ``bulk_update_with_history`` writes, without loading a
     single object. Returns the number of history rows."""
     model, db = rows.model, connections[rows.db]
+    history_model = history_model or model.history.model
     columns, values, params = history_select(
-        model, db, actor=actor, reason=reason, history_type=history_type, at=at or timezone.now()
+        model,
+        db,
+        actor=actor,
+        reason=reason,
+        history_type=history_type,
+        at=at or timezone.now(),
+        history_model=history_model,
     )
     attnames = [field.attname for field in model._meta.concrete_fields]
     source, source_params = rows.order_by("pk").values(*attnames).query.sql_with_params()
     with db.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {db.ops.quote_name(model.history.model._meta.db_table)} ({columns}) "
+            f"INSERT INTO {db.ops.quote_name(history_model._meta.db_table)} ({columns}) "
             f"SELECT {values} FROM ({source}) AS source",
             [*params, *source_params],
         )

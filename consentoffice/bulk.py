@@ -53,7 +53,7 @@ from bureaus.fileformat import IDENTITY_FIELDS
 from consentoffice import roles
 from consentoffice.audit import save_tracked
 from consentoffice.crypto import encrypt
-from consentoffice.dates import add_months
+from consentoffice.dates import add_months, period_end
 from members import normalize
 from members.demo import (
     CONTACT_SUMMARIES,
@@ -1069,7 +1069,7 @@ class RowBuilder:
             separators=(",", ":"),
         )
         base = f'{{"member_no":"{member_no}","identity":{identity_json},"contract":{contract_json}'
-        until = add_months(applied, 6)
+        until = period_end(applied, months=6)
         self._submission(
             chunk,
             member_id,
@@ -1089,7 +1089,7 @@ class RowBuilder:
             contract_id,
             "contract",
             contracted,
-            add_months(ended, 60) if ended else None,
+            period_end(ended, months=60) if ended else None,
             base + "}",
             "accepted",
             operator,
@@ -1176,7 +1176,7 @@ class RowBuilder:
             provided.isoformat(),
             "consent",
             "t",
-            add_months(provided, 36).isoformat(),
+            period_end(provided, years=3).isoformat(),
             contract_no,
             str(member_id),
         ]

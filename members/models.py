@@ -264,16 +264,19 @@ class Member(models.Model):
             super().clean_fields(exclude=exclude | set(errors))
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        if "birth_date" not in exclude | set(errors) and self.birth_date:
+            # Every save path (services, admin form, correction probe, affiliate notice) passes
+            # here; the adult check is for a new application only.
+            check = (
+                normalize.validate_adult_birth_date if self._state.adding else normalize.validate_birth_date
+            )
+            try:
+                check(self.birth_date)
+            except ValidationError as exc:
+                errors["birth_date"] = exc.messages
         self.refresh_search_keys()
         if errors:
             raise ValidationError(errors)
-
-    def clean(self) -> None:
-        if self.birth_date and self._state.adding:
-            try:
-                normalize.validate_adult_birth_date(self.birth_date)
-            except ValidationError as exc:
-                raise ValidationError({"birth_date": exc.messages}) from None
 
     def _normalize_input(self, exclude: set[str]) -> dict[str, list]:
         errors: dict[str, list] = {}

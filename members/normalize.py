@@ -200,13 +200,31 @@ def age_on(birth_date: date, today: date) -> int:
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
-def validate_adult_birth_date(value: date, today: date | None = None) -> date:
-    """The applicant must be an adult (Civil Code Art. 4: 18 since 2022) and a plausible age."""
+# No member living today was born before this day; an earlier date is a typing error (1090, 0199).
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def validate_birth_date(value: date, today: date | None = None) -> date:
+    """Any birth date, on every path that writes one (registration, change, correction, an
+    affiliate's notice): not in the future and not before 1900. A birth date is an identity item
+    sent to the bureaus (本人を特定するための情報, clause Art. 3), so a wrong one is never stored."""
     from django.utils import timezone
 
     today = today or timezone.localdate()
     if value > today:
         raise ValidationError(_("生年月日が未来の日付です。"), code="birth_date")
+    if value < EARLIEST_BIRTH_DATE:
+        raise ValidationError(_("生年月日は1900年1月1日以降の日付で入力してください。"), code="birth_date")
+    return value
+
+
+def validate_adult_birth_date(value: date, today: date | None = None) -> date:
+    """At application only: the applicant must be an adult (Civil Code Art. 4: 18 since 2022) and
+    a plausible age. A later change of the birth date is judged by ``validate_birth_date`` alone."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    validate_birth_date(value, today)
     age = age_on(value, today)
     if age < settings.ADULT_AGE:
         raise ValidationError(

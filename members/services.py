@@ -20,7 +20,7 @@ from consentoffice import roles
 from consentoffice.audit import save_tracked
 from consentoffice.audit_seal import amend_history
 from consentoffice.crypto import mask
-from consentoffice.dates import add_years
+from consentoffice.dates import period_end
 from consentoffice.i18n import record_text
 from members.models import (
     CATEGORY_1_FIELDS,
@@ -580,7 +580,7 @@ def record_provision(
         items=items,
         basis=basis,
         provided_on=provided_on,
-        kept_until=add_years(provided_on, years),
+        kept_until=period_end(provided_on, years=years),
         reference=reference,
         consent_recorded=basis == ProvisionBasis.CONSENT,
     )
@@ -872,7 +872,7 @@ def record_provisions_bulk(rows, *, actor=None, reason: str = "", batch_size: in
         chunk.append(
             ProvisionRecord(
                 **{**row, "provided_on": provided_on},
-                kept_until=add_years(provided_on, PROVISION_RECORD_YEARS[basis]),
+                kept_until=period_end(provided_on, years=PROVISION_RECORD_YEARS[basis]),
                 consent_recorded=basis == ProvisionBasis.CONSENT,
             )
         )

@@ -747,7 +747,7 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
                 "name": s.name,
                 "label": s.label,
                 "url": step_url(s.name),
-                "form": s.form_class(initial=version, auto_id=f"id_{s.name}_%s"),
+                "form": s.form_class(initial=version, auto_id=f"id_{s.name}_%s", ticket=ticket),
             }
             for s in steps
             if not s.per_item
@@ -827,7 +827,7 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
         if not self.has_view_permission(request, ticket):
             raise PermissionDenied
         back = HttpResponseRedirect(reverse("admin:requests_ticket_change", args=[ticket.pk]))
-        form = spec.form_class(request.POST)
+        form = spec.form_class(request.POST, ticket=ticket)
         if not form.is_valid():
             messages.error(request, _form_error_text(form))
             return back

@@ -44,7 +44,6 @@ OPEN_STATES = (RECEIVED, VERIFYING, IN_PROGRESS, ON_HOLD, PENDING)
 # The kinds in the order of their choices, so the demo's rotation is repeatable.
 REQUEST_KINDS = tuple(kind for kind, _label in rules.KIND_CHOICES if kind in rules.REQUEST_KINDS)
 CONVERSATION_KINDS = tuple(kind for kind, _label in rules.KIND_CHOICES if kind in rules.CONVERSATION_KINDS)
-STOP_KINDS = (Kind.USAGE_STOP, Kind.PROVISION_STOP, Kind.MARKETING_STOP)
 # Days since receipt of open requests, in turn: fresh, due soon (the 14th day is near), overdue.
 OPEN_AGES = (0.3, 4.0, 12.4, 16.0, 25.0, 8.0, 1.5)
 WEEKS = 12
@@ -82,9 +81,7 @@ class Plan:
 
 
 def _outcomes(kind: str) -> tuple[str, ...]:
-    if kind in STOP_KINDS:  # no partial answer to a stop (requests.services._check_ready)
-        return (Outcome.FULFILLED, Outcome.REFUSED, Outcome.WITHDRAWN)
-    return (Outcome.FULFILLED, Outcome.PARTLY, Outcome.REFUSED, Outcome.WITHDRAWN)
+    return tuple(code for code, _label in rules.outcome_choices(kind))
 
 
 def ticket_plans() -> list[Plan]:

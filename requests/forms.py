@@ -50,6 +50,10 @@ class StepForm(forms.Form):
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
+    def __init__(self, *args, ticket: Ticket | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ticket = ticket
+
 
 class NoteForm(StepForm):
     note = forms.CharField(label=_("メモ"), max_length=200, required=False)
@@ -124,6 +128,15 @@ class SubmitForApprovalForm(StepForm):
         required=False,
         help_text=_("不対応・一部対応の場合は必須（個人情報保護法第36条）"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.ticket is None:
+            return
+        # Only the outcomes this kind of request may end with (a marketing stop is never refused).
+        self.fields["outcome"].choices = rules.outcome_choices(self.ticket.kind)
+        if dict(self.fields["outcome"].choices).get(rules.Outcome.REFUSED) is None:
+            self.fields["ground"].widget = forms.HiddenInput()
 
 
 class SendBackForm(StepForm):

@@ -168,6 +168,36 @@ OUTCOME_CHOICES = [
     (Outcome.WITHDRAWN, _("取下げ")),
 ]
 
+_STOP_IS_WHOLE = _("この請求に一部対応はありません。対応するか、理由を示して不対応としてください。")
+_MARKETING_STOP_IS_NOT_REFUSED = _(
+    "営業目的利用の中止は断ることができません（同意条項第2条第2項）。全部を中止するか、"
+    "本人が取り下げた場合は取下げとしてください。"
+)
+# Outcomes a kind of request cannot end with, and why; read by the service, the ticket page and
+# the demo. A stop is done or not: it has no partial answer. A marketing stop cannot be refused
+# either: clause Art. 2(2) stops the marketing use on the member's word and gives no ground to
+# refuse (the grounds of APPI Art. 33(2) are for disclosure); it is fulfilled or withdrawn.
+OUTCOMES_NOT_FOR_KIND: dict[str, dict[str, Any]] = {
+    Kind.USAGE_STOP: {Outcome.PARTLY: _STOP_IS_WHOLE},
+    Kind.PROVISION_STOP: {Outcome.PARTLY: _STOP_IS_WHOLE},
+    Kind.MARKETING_STOP: {
+        Outcome.PARTLY: _MARKETING_STOP_IS_NOT_REFUSED,
+        Outcome.REFUSED: _MARKETING_STOP_IS_NOT_REFUSED,
+    },
+}
+
+
+def outcome_choices(kind: str) -> list[tuple[str, Any]]:
+    """The outcomes offered for a kind of request, in the order of ``OUTCOME_CHOICES``."""
+    excluded = OUTCOMES_NOT_FOR_KIND.get(kind, {})
+    return [(code, label) for code, label in OUTCOME_CHOICES if code not in excluded]
+
+
+def outcome_not_for_kind(kind: str, outcome: str) -> Any | None:
+    """Why ``outcome`` cannot end a request of ``kind`` (a Japanese message), or ``None``."""
+    return OUTCOMES_NOT_FOR_KIND.get(kind, {}).get(outcome)
+
+
 # APPI Art. 33(2) i–iii: the only grounds to refuse disclosure (and, by reference, the others).
 REFUSAL_GROUNDS = {
     "harm": _(

@@ -427,12 +427,6 @@ def _check_ready(ticket: Ticket, outcome: str) -> None:
             raise ValidationError(_("開示手数料の入金が確認できていません。"))
         if not ticket.packages.exists():
             raise ValidationError(_("開示パッケージを作成してください。"))
-    if ticket.kind in (rules.Kind.MARKETING_STOP, rules.Kind.USAGE_STOP, rules.Kind.PROVISION_STOP) and (
-        outcome == Outcome.PARTLY
-    ):
-        raise ValidationError(
-            _("この請求に一部対応はありません。対応するか、理由を示して不対応としてください。")
-        )
 
 
 def submit_for_approval(
@@ -452,6 +446,8 @@ def submit_for_approval(
     _require_staff(actor)
     if outcome not in {code for code, _label in rules.OUTCOME_CHOICES}:
         raise ValidationError({"outcome": _("結果を選んでください。")})
+    if (why_not := rules.outcome_not_for_kind(ticket.kind, outcome)) is not None:
+        raise ValidationError({"outcome": why_not})
     reason = (reason or "").strip()
     if outcome == Outcome.REFUSED and ground not in rules.REFUSAL_GROUNDS:
         raise ValidationError(
@@ -527,6 +523,8 @@ def approve(
                 )
         except IntegrityError:
             raise PermissionDenied(str(rules.FOUR_EYES_REFUSAL)) from None
+        if (why_not := rules.outcome_not_for_kind(locked.kind, locked.outcome)) is not None:
+            raise ValidationError(why_not)  # prepared before the rule; send it back
         now = _closing_time(locked, closed_at)
         if locked.outcome in (Outcome.FULFILLED, Outcome.PARTLY):
             APPROVAL_EFFECTS.get(locked.kind, _no_effect)(locked, actor)

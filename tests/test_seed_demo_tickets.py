@@ -72,10 +72,8 @@ class TestSeededTickets:
             outcomes = set(
                 Ticket.objects.filter(kind=kind, status=rules.Status.CLOSED).values_list("outcome", flat=True)
             )
-            expected = {code for code, _label in rules.OUTCOME_CHOICES}
-            if kind in demo.STOP_KINDS:  # a stop has no partial answer
-                expected.discard(rules.Outcome.PARTLY)
-            assert outcomes == expected, kind
+            # A stop has no partial answer; a marketing stop is never refused (rules.OUTCOMES_NOT_FOR_KIND).
+            assert outcomes == {code for code, _label in rules.outcome_choices(kind)}, kind
 
     def test_the_queues_hold_due_soon_overdue_unassigned_and_the_demo_operators_tickets(self, db):
         snapshot = dashboard_selectors.ticket_snapshot()

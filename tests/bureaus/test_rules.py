@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bureaus import rules
-from bureaus.rules import RULES, RecordType, add_months, registered_until
+from bureaus.rules import RULES, RecordType, registered_until
 
 EVENT = date(2024, 3, 15)
 END = date(2025, 6, 30)
@@ -70,25 +70,33 @@ def test_application_fact_runs_six_months_from_the_inquiry_at_cic_and_jicc():
         )
 
 
-def test_months_are_clamped_to_the_end_of_a_short_month():
-    assert add_months(date(2024, 8, 31), 6) == date(2025, 2, 28)
-    assert registered_until(bureau="CIC", record_type="application", event_date=date(2024, 8, 31)) == date(
-        2025, 2, 28
-    )
+# DESIGN.md, Retention (Civil Code Art. 140, 143): the anchor day is not counted.
+CIVIL_CODE_PERIODS = [
+    # (record type, event date, contract end, lapse date)
+    ("application", date(2025, 1, 10), None, date(2025, 7, 10)),
+    ("application", date(2025, 2, 28), None, date(2025, 8, 31)),
+    ("application", date(2024, 8, 31), None, date(2025, 2, 28)),
+    ("application", date(2023, 8, 31), None, date(2024, 2, 29)),
+    ("application", date(2024, 4, 30), None, date(2024, 10, 31)),
+    ("credit_transfer", date(2023, 2, 28), None, date(2024, 2, 29)),
+    ("credit_transfer", date(2024, 2, 29), date(2024, 1, 1), date(2025, 2, 28)),
+    ("contract", date(2020, 1, 1), date(2024, 2, 29), date(2029, 2, 28)),
+    ("contract", date(2020, 1, 1), date(2023, 2, 28), date(2028, 2, 29)),
+    ("payment", date(2020, 1, 1), date(2024, 9, 30), date(2029, 9, 30)),
+    ("delinquency", date(2019, 1, 1), date(2024, 4, 30), date(2029, 4, 30)),
+    ("contract_end", date(2024, 11, 30), date(2024, 11, 30), date(2029, 11, 30)),
+    ("contract_end", date(2020, 12, 31), date(2020, 12, 31), date(2025, 12, 31)),
+]
 
 
-def test_months_are_clamped_to_29_february_in_a_leap_year():
-    assert registered_until(bureau="JICC", record_type="application", event_date=date(2023, 8, 31)) == date(
-        2024, 2, 29
-    )
-    assert registered_until(
-        bureau="CIC", record_type="contract", event_date=date(2020, 1, 1), contract_end=date(2024, 2, 29)
-    ) == date(2029, 2, 28)
-
-
-def test_months_roll_over_the_year():
-    assert add_months(date(2024, 11, 30), 3) == date(2025, 2, 28)
-    assert add_months(date(2024, 12, 15), 12) == date(2025, 12, 15)
+@pytest.mark.parametrize(("record_type", "event", "end", "lapse"), CIVIL_CODE_PERIODS)
+def test_periods_are_counted_as_the_civil_code_counts_them(record_type, event, end, lapse):
+    for code in ("CIC", "JICC"):
+        if rules.is_registered(code, record_type):
+            assert (
+                registered_until(bureau=code, record_type=record_type, event_date=event, contract_end=end)
+                == lapse
+            )
 
 
 def test_contract_facts_return_none_while_the_contract_runs():

@@ -235,3 +235,22 @@ def test_a_birth_date_in_the_future_is_rejected():
     with pytest.raises(ValidationError) as exc:
         normalize.validate_adult_birth_date(TODAY + timedelta(days=1), today=TODAY)
     assert exc.value.messages == ["生年月日が未来の日付です。"]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (date(1899, 12, 31), "生年月日は1900年1月1日以降の日付で入力してください。"),
+        (date(1900, 1, 1), None),
+        (TODAY, None),
+        (TODAY + timedelta(days=1), "生年月日が未来の日付です。"),
+        (date(1, 1, 1), "生年月日は1900年1月1日以降の日付で入力してください。"),
+    ],
+)
+def test_any_birth_date_lies_between_1900_and_today(value, error):
+    if error is None:
+        assert normalize.validate_birth_date(value, today=TODAY) == value
+        return
+    with pytest.raises(ValidationError) as exc:
+        normalize.validate_birth_date(value, today=TODAY)
+    assert exc.value.messages == [error]

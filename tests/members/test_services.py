@@ -303,6 +303,9 @@ def test_update_member_query_count_does_not_grow_with_unchanged_fields(
         ("contract", date(2024, 5, 1), date(2025, 5, 1)),
         ("consent", date(2024, 2, 29), date(2027, 2, 28)),
         ("contract", date(2024, 2, 29), date(2025, 2, 28)),
+        # Counted from the next day (Civil Code Art. 140, 143): 1 March 2021 to 29 February 2024.
+        ("consent", date(2021, 2, 28), date(2024, 2, 29)),
+        ("contract", date(2023, 2, 28), date(2024, 2, 29)),
     ],
 )
 def test_provision_records_are_kept_three_years_or_one_on_a_contract_basis(

@@ -560,3 +560,36 @@ def test_the_disclosure_page_lists_packages_with_a_download_link(client, operato
     section = page.split('id="ticket-packages"', 1)[1]
     assert package.sha256 in section
     assert reverse("requests:download_package", args=[package.pk]) in section
+
+
+def _outcomes_offered(client, ticket: Ticket) -> set[str]:
+    page = client.get(change_url(ticket)).content.decode()
+    select = page.split('id="id_submit_for_approval_outcome"', 1)[1].split("</select>", 1)[0]
+    return set(re.findall(r'<option value="([a-z]+)"', select))
+
+
+@pytest.mark.parametrize(
+    ("kind", "offered", "ground_shown"),
+    [
+        (Kind.MARKETING_STOP, {Outcome.FULFILLED, Outcome.WITHDRAWN}, False),
+        (Kind.USAGE_STOP, {Outcome.FULFILLED, Outcome.REFUSED, Outcome.WITHDRAWN}, True),
+        (Kind.DISCLOSURE, {Outcome.FULFILLED, Outcome.PARTLY, Outcome.REFUSED, Outcome.WITHDRAWN}, True),
+    ],
+)
+def test_the_ticket_page_offers_only_the_outcomes_of_its_kind(client, operator, kind, offered, ground_shown):
+    ticket = verified_request(kind, member=MemberFactory(), actor=operator)
+    login(client, operator)
+    assert _outcomes_offered(client, ticket) == offered
+    page = client.get(change_url(ticket)).content.decode()
+    assert ('id="id_submit_for_approval_ground"' in page) is ground_shown
+
+
+def test_a_refusal_of_a_marketing_stop_posted_anyway_is_refused_and_nothing_saved(client, operator):
+    ticket = verified_request(Kind.MARKETING_STOP, member=MemberFactory(), actor=operator)
+    login(client, operator)
+    errors = post_step(
+        client, ticket, "submit_for_approval", outcome=Outcome.REFUSED, ground="business", reason="理由"
+    )
+    assert errors == ["結果: 正しく選択してください。 refused は候補にありません。"]
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.outcome) == (Status.IN_PROGRESS, "")

@@ -115,3 +115,74 @@ def test_a_withdrawn_stop_changes_nothing(kind, operator, supervisor):
     services.approve(ticket, actor=supervisor)
     assert all(c.granted for c in consents(member).values())
     assert not Member.objects.get(pk=member.pk).provision_stopped
+
+
+# --- which outcomes a stop may end with (rules.OUTCOMES_NOT_FOR_KIND) ---------------------------
+
+MARKETING_STOP_IS_NOT_REFUSED = "営業目的利用の中止は断ることができません（同意条項第2条第2項）"
+
+STOPS = (Kind.MARKETING_STOP, Kind.USAGE_STOP, Kind.PROVISION_STOP)
+# (kind, outcome, offered): every request kind against every outcome, written apart from the table.
+OUTCOMES_BY_KIND = [
+    (
+        kind,
+        outcome,
+        not (kind in STOPS and outcome == Outcome.PARTLY)
+        and not (kind == Kind.MARKETING_STOP and outcome == Outcome.REFUSED),
+    )
+    for kind in sorted(rules.REQUEST_KINDS)
+    for outcome, _label in rules.OUTCOME_CHOICES
+]
+
+
+@pytest.mark.parametrize(("kind", "outcome", "offered"), OUTCOMES_BY_KIND)
+def test_each_kind_is_offered_exactly_the_outcomes_it_may_end_with(kind, outcome, offered):
+    assert (outcome in dict(rules.outcome_choices(kind))) is offered
+    assert (rules.outcome_not_for_kind(kind, outcome) is None) is offered
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome", "message"),
+    [
+        (Kind.MARKETING_STOP, Outcome.REFUSED, MARKETING_STOP_IS_NOT_REFUSED),
+        (Kind.MARKETING_STOP, Outcome.PARTLY, MARKETING_STOP_IS_NOT_REFUSED),
+        (Kind.USAGE_STOP, Outcome.PARTLY, "一部対応はありません"),
+        (Kind.PROVISION_STOP, Outcome.PARTLY, "一部対応はありません"),
+    ],
+)
+def test_an_outcome_a_stop_cannot_end_with_is_refused_in_japanese_and_nothing_saved(
+    operator, kind, outcome, message
+):
+    ticket = verified_request(kind, member=MemberFactory(), actor=operator)
+    version, history = ticket.version, ticket.history.count()
+    with pytest.raises(ValidationError) as exc:
+        services.submit_for_approval(
+            ticket, outcome=outcome, ground="business", reason="理由", actor=operator
+        )
+    assert message in exc.value.message_dict["outcome"][0]
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.outcome, ticket.version) == (rules.Status.IN_PROGRESS, "", version)
+    assert ticket.history.count() == history
+
+
+def test_a_marketing_stop_is_withdrawn_or_fulfilled(operator, supervisor):
+    member = MemberFactory()
+    grant_all_consents(member)
+    ticket = verified_request(Kind.MARKETING_STOP, member=member, actor=operator)
+    services.submit_for_approval(ticket, outcome=Outcome.WITHDRAWN, actor=operator)
+    services.approve(ticket, actor=supervisor)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.outcome) == (rules.Status.CLOSED, Outcome.WITHDRAWN)
+    assert all(c.granted for c in consents(member).values())
+
+
+def test_a_refused_marketing_stop_prepared_before_the_rule_is_not_approved(operator, supervisor):
+    from requests.models import Ticket
+
+    ticket = verified_request(Kind.MARKETING_STOP, member=MemberFactory(), actor=operator)
+    services.submit_for_approval(ticket, outcome=Outcome.FULFILLED, actor=operator)
+    Ticket.objects.filter(pk=ticket.pk).update(outcome=Outcome.REFUSED, refusal_ground="business")
+    with pytest.raises(ValidationError, match=MARKETING_STOP_IS_NOT_REFUSED):
+        services.approve(ticket, actor=supervisor)
+    ticket.refresh_from_db()
+    assert ticket.status == rules.Status.PENDING_APPROVAL and ticket.approver is None
