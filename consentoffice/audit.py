@@ -12,20 +12,28 @@ from django.utils import timezone
 SYSTEM_USERNAME = "system"
 
 
-def system_user():
-    """The user that scheduled tasks act as, so every history row names an actor.
+def _principal(username: str, group_name: str, first_name: str):
+    """A user that is not a person: it cannot log in (unusable password) and holds only its
+    group's permissions (``consentoffice.roles.PRINCIPAL_PERMISSIONS``), never ``is_superuser``."""
+    from consentoffice.roles import principal_group
 
-    It cannot log in (unusable password) and holds every permission so tasks may call services.
-    """
     User = get_user_model()
     user, created = User.objects.get_or_create(
-        username=SYSTEM_USERNAME,
-        defaults={"is_active": True, "is_staff": False, "is_superuser": True, "first_name": "システム"},
+        username=username,
+        defaults={"is_active": True, "is_staff": False, "is_superuser": False, "first_name": first_name},
     )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
+        user.groups.add(principal_group(group_name))
     return user
+
+
+def system_user():
+    """The user that scheduled tasks act as, so every history row names an actor (group ``system``)."""
+    from consentoffice.roles import SYSTEM
+
+    return _principal(SYSTEM_USERNAME, SYSTEM, "システム")
 
 
 def save_tracked(
@@ -41,16 +49,11 @@ def save_tracked(
 
 
 def affiliate_user(code: str):
-    """The actor for changes an affiliate sends in (Art. 10), so history names the affiliate."""
-    User = get_user_model()
-    user, created = User.objects.get_or_create(
-        username=f"affiliate-{code}"[:150],
-        defaults={"is_active": True, "is_staff": False, "is_superuser": True, "first_name": f"提携先 {code}"},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
+    """The actor for changes an affiliate sends in (Art. 10), so history names the affiliate
+    (group ``affiliate``: it may change members, nothing else)."""
+    from consentoffice.roles import AFFILIATE
+
+    return _principal(f"affiliate-{code}"[:150], AFFILIATE, f"提携先 {code}")
 
 
 # --- Set-based history rows (bulk writes keep their audit trail) ---------------------------

@@ -88,8 +88,38 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Principals that are not people (no password, never log in): each holds exactly what its code
+# paths ask ``require_perm`` for, never ``is_superuser`` (least privilege).
+SYSTEM = "system"  # scheduled Celery tasks and commands: consentoffice.audit.system_user
+AFFILIATE = "affiliate"  # changes an affiliate sends in (Art. 10): consentoffice.audit.affiliate_user
+PRINCIPALS = (SYSTEM, AFFILIATE)
+
+PRINCIPAL_PERMISSIONS: dict[str, frozenset[str]] = {
+    SYSTEM: frozenset(
+        {
+            "members.change_member",  # retention: erase_member_data, anonymize_member
+            "bureaus.add_submissionbatch",  # build_batches (task, demo seed)
+            "bureaus.change_submissionbatch",  # import_response (import_bureau_response command)
+            "bureaus.change_submission",  # expire_registrations
+        }
+    ),
+    AFFILIATE: frozenset({"members.change_member"}),  # update_member of the affiliate's cardholder
+}
+
+# Every group the migrations create and ``sync_role_permissions`` keeps.
+GROUP_PERMISSIONS: dict[str, frozenset[str]] = {**ROLE_PERMISSIONS, **PRINCIPAL_PERMISSIONS}
+
+
+def _set_permissions(group, wanted: frozenset[str], Permission) -> None:
+    q = Q(pk__in=[])
+    for perm in wanted:
+        app_label, codename = perm.split(".", 1)
+        q |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(q))
+
+
 def sync_role_permissions(sender=None, apps=global_apps, verbosity: int = 0, **kwargs) -> None:
-    """Make each group hold exactly the permissions of ROLE_PERMISSIONS (post_migrate).
+    """Make each group hold exactly the permissions of GROUP_PERMISSIONS (post_migrate).
 
     Permissions of apps whose models do not exist yet are skipped; the next migrate adds them.
     """
@@ -98,14 +128,20 @@ def sync_role_permissions(sender=None, apps=global_apps, verbosity: int = 0, **k
         Permission = apps.get_model("auth", "Permission")
     except LookupError:
         return
-    for role, wanted in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=role)
-        q = Q(pk__in=[])
-        for perm in wanted:
-            app_label, codename = perm.split(".", 1)
-            cond = Q(content_type__app_label=app_label, codename=codename)
-            q |= cond
-        group.permissions.set(Permission.objects.filter(q))
+    for name, wanted in GROUP_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        _set_permissions(group, wanted, Permission)
+
+
+def principal_group(name: str):
+    """The group of a principal (``SYSTEM``, ``AFFILIATE``), made with its permissions if missing
+    (a database flushed by a test, or used before its first migrate's post_migrate)."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        _set_permissions(group, PRINCIPAL_PERMISSIONS[name], Permission)
+    return group
 
 
 def role_of(user) -> str | None:

@@ -23,7 +23,9 @@ def mark_notifications_read(*, actor, ids: Iterable[int] | None = None) -> int:
         return unread.update(read_at=timezone.now())
 
 
-def notify_roles(*, kind: str, title: str, role_names: Iterable[str], url: str = "") -> int:
+def notify_roles(
+    *, kind: str, title: str, role_names: Iterable[str], url: str = "", subject: str = ""
+) -> int:
     """One notification for every active user holding any of ``role_names`` (the home page lists them).
 
     Titles carry counts, numbers and links only, never personal data. Returns how many were created.
@@ -34,7 +36,10 @@ def notify_roles(*, kind: str, title: str, role_names: Iterable[str], url: str =
         .distinct()
         .values_list("id", flat=True)
     )
-    rows = [Notification(user_id=user_id, kind=kind, title=str(title)[:200], url=url) for user_id in user_ids]
+    rows = [
+        Notification(user_id=user_id, kind=kind, title=str(title)[:200], url=url, subject=subject)
+        for user_id in user_ids
+    ]
     Notification.objects.bulk_create(rows)
     return len(rows)
 

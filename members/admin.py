@@ -177,6 +177,13 @@ class FinancialDeclarationInline(ReadOnlyInline):
         )
 
 
+class ProvisionRecordInline(ReadOnlyInline):
+    """Records of provision to third parties (第三者提供記録, APPI Art. 29): bureaus and partners."""
+
+    model = ProvisionRecord
+    fields = readonly_fields = ("provided_on", "recipient_kind", "recipient", "items", "basis", "kept_until")
+
+
 # --- Member -----------------------------------------------------------------------------------
 
 EXPORT_COLUMNS = (
@@ -225,6 +232,7 @@ class MemberAdmin(ServiceModelAdmin):
         ContactRecordInline,
         IdentityDocumentInline,
         FinancialDeclarationInline,
+        ProvisionRecordInline,
     )
     change_readonly_fields = ("member_no", "provision_stopped", "created_at", "updated_at")
 

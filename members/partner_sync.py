@@ -1,10 +1,13 @@
 """Partner sync (clause Art. 10): delivering outbox events to affiliates and taking theirs in.
 
-Protocol (DESIGN.md): ``POST {endpoint}/member-changes`` with JSON ``{event_id, occurred_at,
-member_no, changes}``, ``X-Consentoffice-Timestamp`` (unix seconds) and
+Protocol (DESIGN.md, docs/partner-protocol.md): ``POST {endpoint}/member-changes`` with JSON
+``{event_id, occurred_at, member_no, changes}`` — or ``stops`` instead of ``changes`` for a stop
+passed on — ``X-Consentoffice-Timestamp`` (unix seconds) and
 ``X-Consentoffice-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``.
 2xx or 409 → sent; other 4xx → dead; 5xx, timeout, refused → retry with exponential backoff and
 jitter, dead after the last attempt. Events of one member reach an affiliate in order.
+Each delivery to, and each change accepted from, a consent-basis affiliate leaves a provision
+record (第三者提供記録, APPI Art. 29).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
@@ -40,8 +43,14 @@ from members import services
 from members.models import (
     CATEGORY_1_FIELDS,
     Affiliate,
+    AffiliateBasis,
+    Contract,
+    ContractStatus,
     Member,
+    MemberStatus,
     PartnerSyncEvent,
+    ProvisionBasis,
+    RecipientKind,
     SyncDirection,
     SyncStatus,
 )
@@ -64,8 +73,11 @@ def wire_body(event: PartnerSyncEvent) -> bytes:
         "event_id": str(event.event_id),
         "occurred_at": event.occurred_at.isoformat(),
         "member_no": event.payload["member_no"],
-        "changes": event.payload["changes"],
     }
+    if "stops" in event.payload:
+        document["stops"] = event.payload["stops"]
+    else:
+        document["changes"] = event.payload["changes"]
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -227,10 +239,42 @@ def _record_batch(handled: list[tuple[PartnerSyncEvent, _Outcome]], *, actor) ->
     by_reason: dict[str, list[PartnerSyncEvent]] = {}
     for event, outcome in handled:
         by_reason.setdefault(_apply(event, outcome), []).append(event)
-    for reason, events in by_reason.items():
-        bulk_update_with_history(
-            events, PartnerSyncEvent, RECORDED_FIELDS, default_user=actor, default_change_reason=reason
+    delivered = [event for event, outcome in handled if outcome.kind == "sent"]
+    with transaction.atomic():
+        for reason, events in by_reason.items():
+            bulk_update_with_history(
+                events, PartnerSyncEvent, RECORDED_FIELDS, default_user=actor, default_change_reason=reason
+            )
+        # APPI Art. 29: the batch's consent-basis deliveries, in one INSERT (and its history rows).
+        services.record_provisions_bulk(
+            (_provision_row(event) for event in delivered if _records_provision(event)),
+            actor=actor,
+            reason=record_text("提携先への提供（第三者提供記録）"),
         )
+
+
+def _records_provision(event: PartnerSyncEvent) -> bool:
+    """A consent-basis affiliate was given member data (a stop notice gives none; joint use
+    (共同利用) needs no record: APPI Art. 27(5)(iii))."""
+    return event.affiliate.basis == AffiliateBasis.CONSENT and bool(event.payload.get("changes"))
+
+
+def provided_items(fields) -> list[str]:
+    """The items of a provision record: the Japanese names of the fields, as the record keeps them."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return [str(Member._meta.get_field(field).verbose_name) for field in fields]
+
+
+def _provision_row(event: PartnerSyncEvent, *, provided_on=None) -> dict:
+    return {
+        "member_id": event.member_id,
+        "recipient_kind": RecipientKind.AFFILIATE,
+        "recipient": event.affiliate.name,
+        "items": provided_items(event.payload["changes"]),
+        "basis": ProvisionBasis.CONSENT,
+        "provided_on": provided_on or timezone.localdate(),
+        "reference": str(event.event_id),
+    }
 
 
 def _apply(event: PartnerSyncEvent, outcome: _Outcome) -> str:
@@ -259,7 +303,7 @@ def replay(event: PartnerSyncEvent, *, actor) -> PartnerSyncEvent:
         locked = PartnerSyncEvent.objects.select_for_update().get(pk=event.pk)
         if locked.status != SyncStatus.DEAD or locked.direction != SyncDirection.OUTBOUND:
             raise ValidationError(_("送信不能の送信イベントだけが再送できます。"))
-        if locked.member.provision_stopped:
+        if locked.member.provision_stopped and "stops" not in locked.payload:
             raise ValidationError(_("この会員は第三者提供を停止しています。"))
         locked.status = SyncStatus.PENDING
         locked.attempts = 0
@@ -327,27 +371,74 @@ def parse_change(body: bytes, affiliate: Affiliate) -> tuple[uuid.UUID, str, dic
     return event_id, member_no, changes
 
 
+# Why a member number is out of an affiliate's reach; all of them answer as an unknown number does.
+UNKNOWN_MEMBER = "unknown_member"
+OUT_OF_SCOPE_NOTICE_SUBJECT = "members.affiliate:%s:out_of_scope"
+
+
+def scope_refusal(affiliate: Affiliate, member: Member | None) -> str | None:
+    """Why ``affiliate`` may not change ``member``, or None (DESIGN "Partner sync protocol").
+
+    Art. 10 covers the partner card's contract (提携カードに係る契約): only the affiliate's own
+    cardholders under a contract that is not declined; an anonymized member is not re-identified,
+    and a member who stopped provision (APPI Art. 35) is not exchanged with affiliates at all."""
+    if member is None:
+        return UNKNOWN_MEMBER
+    if member.status == MemberStatus.ANONYMIZED:
+        return "anonymized"
+    if member.provision_stopped:
+        return "provision_stopped"
+    cards = Contract.objects.filter(member=member, affiliate=affiliate)
+    if not cards.exclude(status=ContractStatus.DECLINED).exists():
+        return "declined_contract" if cards.exists() else "not_cardholder"
+    return None
+
+
+def _refuse_out_of_scope(affiliate: Affiliate, reason: str) -> InboundError:
+    """Logged for supervisors with the affiliate and the reason only (no member number), and one
+    unread notice per affiliate at a time, so a probing affiliate cannot flood the home pages."""
+    logger.warning("partner inbound refused: affiliate=%s reason=%s", affiliate.code, reason)
+    subject = OUT_OF_SCOPE_NOTICE_SUBJECT % affiliate.pk
+    if not Notification.objects.filter(subject=subject, read_at__isnull=True).exists():
+        notify_roles(
+            kind=Notification.Kind.PARTNER_SCOPE,
+            title=record_text(
+                "提携先（%(code)s）から対象外の会員番号への変更通知がありました（%(reason)s）。",
+                code=affiliate.code,
+                reason=reason,
+            ),
+            url=reverse("admin:members_affiliate_change", args=[affiliate.pk]),
+            role_names=(roles.SUPERVISOR, roles.PRIVACY_OFFICER),
+            subject=subject,
+        )
+    return InboundError(404, UNKNOWN_MEMBER)
+
+
 def apply_inbound(
     affiliate: Affiliate, *, body: bytes, timestamp: str | None, signature: str | None
 ) -> Member:
-    """Verify and apply one change an affiliate was told (Art. 10), then pass it to the others."""
+    """Verify and apply one change an affiliate was told (Art. 10), then pass it to the others.
+
+    A member outside the affiliate's reach answers 404 exactly as an unknown number does, so the
+    answers reveal nothing about which numbers exist, and nothing is written for it."""
     if len(body) > MAX_BODY_BYTES:
         raise InboundError(413, "too_large")
     verify_signature(affiliate, timestamp=timestamp, signature=signature, body=body)
     event_id, member_no, changes = parse_change(body, affiliate)
     if PartnerSyncEvent.objects.filter(event_id=event_id).exists():
         raise InboundError(409, "replayed")
-    member = Member.objects.filter(member_no=member_no).first()
-    if member is None:
-        raise InboundError(404, "unknown_member")
-    if "birth_date" in changes:
-        try:
-            changes["birth_date"] = datetime.fromisoformat(changes["birth_date"]).date()
-        except ValueError:
-            raise InboundError(400, "invalid_value") from None
-    actor = affiliate_user(affiliate.code)
     try:
         with transaction.atomic():
+            member = Member.objects.select_for_update().filter(member_no=member_no).first()
+            refusal = scope_refusal(affiliate, member)
+            if refusal is not None:
+                raise _OutOfScope(refusal)
+            actor = affiliate_user(affiliate.code)
+            if "birth_date" in changes:
+                try:
+                    changes["birth_date"] = datetime.fromisoformat(changes["birth_date"]).date()
+                except ValueError:
+                    raise InboundError(400, "invalid_value") from None
             record = PartnerSyncEvent(
                 event_id=event_id,
                 member=member,
@@ -368,8 +459,22 @@ def apply_inbound(
                 ),
                 **changes,
             )
+            if affiliate.basis == AffiliateBasis.CONSENT:
+                services.record_provisions_bulk(
+                    [_provision_row(record)],
+                    actor=actor,
+                    reason=record_text("提携先からの変更通知（第三者提供記録）"),
+                )
+    except _OutOfScope as refused:
+        raise _refuse_out_of_scope(affiliate, refused.reason) from None
     except IntegrityError:
         raise InboundError(409, "replayed") from None
     except ValidationError:
         raise InboundError(400, "invalid_value") from None
     return member
+
+
+class _OutOfScope(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

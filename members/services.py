@@ -169,9 +169,13 @@ def queue_partner_sync(
 ) -> list[PartnerSyncEvent]:
     """Write outbox rows in the caller's transaction; delivery happens after commit (Art. 10).
 
-    Nothing is written while the member has stopped provision to third parties (APPI Art. 35).
+    Nothing is written unless ``selectors.may_use`` allows partner provision today: not after a
+    stop of provision (APPI Art. 35), once no transaction runs (clause Art. 7), nor for an
+    anonymized member.
     """
-    if member.provision_stopped:
+    from members import selectors
+
+    if not selectors.may_use(member, selectors.PARTNER_PROVISION):
         return []
     shared = [field for field in changed if field in CATEGORY_1_FIELDS]
     if not shared:
@@ -195,6 +199,38 @@ def queue_partner_sync(
         )
     for event in events:
         save_tracked(event, actor=actor, reason=record_text("会員情報の変更を提携先へ連携"), clean=False)
+    if events:
+        from members.partner_sync import queue_delivery
+
+        queue_delivery()
+    return events
+
+
+# Stops of use passed on to affiliates (DESIGN, "Partner cards": stops of use/provision are
+# passed on), as the wire names them: docs/partner-protocol.md.
+PARTNER_STOPS = ("marketing", "usage", "provision")
+
+
+def queue_partner_stop(member: Member, stop: str, *, actor) -> list[PartnerSyncEvent]:
+    """Tell each affiliate holding the member's card that the member stopped ``stop`` (Art. 10,
+    APPI Art. 35): outbox rows in the caller's transaction, delivered and retried like changes.
+
+    Unlike a change this is queued after a provision stop too: the affiliate must learn of it."""
+    if stop not in PARTNER_STOPS:
+        raise ValueError(stop)
+    now = timezone.now()
+    events = [
+        PartnerSyncEvent(
+            member=member,
+            affiliate=affiliate,
+            payload={"member_no": member.member_no, "stops": [stop]},
+            occurred_at=now,
+            next_attempt_at=now,
+        )
+        for affiliate in partner_affiliates(member)
+    ]
+    for event in events:
+        save_tracked(event, actor=actor, reason=record_text("利用停止等を提携先へ連携"), clean=False)
     if events:
         from members.partner_sync import queue_delivery
 
@@ -724,8 +760,11 @@ def stop_provision(member: Member, *, actor, reason: str) -> Member:
         locked = Member.objects.select_for_update().get(pk=member.pk)
         locked.provision_stopped = True
         save_tracked(locked, actor=actor, reason=_require_reason(reason), clean=False)
-        for event in PartnerSyncEvent.objects.select_for_update().filter(
-            member=locked, status=SyncStatus.PENDING
+        # Stop notices already queued still go: the affiliate must learn of every stop.
+        for event in (
+            PartnerSyncEvent.objects.select_for_update()
+            .filter(member=locked, status=SyncStatus.PENDING)
+            .exclude(payload__has_key="stops")
         ):
             event.status = SyncStatus.DEAD
             event.last_error = "provision stopped"

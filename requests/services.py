@@ -606,12 +606,17 @@ def _withdraw(ticket: Ticket, actor, purposes: tuple[str, ...]) -> int:
     return len(purposes)
 
 
+# Stops are passed on to the affiliates holding the member's card (Art. 10; DESIGN, "Partner cards").
+
+
 def _apply_marketing_stop(ticket: Ticket, actor) -> None:
     _withdraw(ticket, actor, MARKETING_PURPOSES)
+    member_services.queue_partner_stop(ticket.member, "marketing", actor=actor)
 
 
 def _apply_usage_stop(ticket: Ticket, actor) -> None:
     _withdraw(ticket, actor, USAGE_STOP_PURPOSES)
+    member_services.queue_partner_stop(ticket.member, "usage", actor=actor)
 
 
 def _apply_provision_stop(ticket: Ticket, actor) -> None:
@@ -620,6 +625,8 @@ def _apply_provision_stop(ticket: Ticket, actor) -> None:
         actor=actor,
         reason=_history_reason(ticket, record_text("第三者提供停止請求に基づく停止")),
     )
+    # After the stop, which cancels the member's pending changes but not this notice.
+    member_services.queue_partner_stop(ticket.member, "provision", actor=actor)
 
 
 def _apply_disclosure(ticket: Ticket, actor) -> None:

@@ -75,9 +75,18 @@ def _reference_rows(request):
     from importlib import import_module
 
     from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+    from django.contrib.contenttypes.models import ContentType
 
     from consentoffice.roles import sync_role_permissions
 
+    # The flush may have left content types and permissions missing (and their cache stale):
+    # the principals (system, affiliate) hold nothing but these permissions.
+    ContentType.objects.clear_cache()
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
     for module in (
         "consentoffice.migrations.0002_role_groups",
         "members.migrations.0002_purposes_and_first_consent_version",

@@ -84,3 +84,55 @@ def test_role_of_names_the_strongest_role(operator, supervisor, privacy_officer,
     assert roles.role_of(privacy_officer) == roles.PRIVACY_OFFICER
     assert roles.role_of(nobody) is None
     assert roles.role_of(None) is None
+
+
+# --- Principals that are not people: least privilege, never superuser -----------------------
+
+
+def _principals():
+    from consentoffice.audit import affiliate_user, system_user
+
+    return {roles.SYSTEM: system_user(), roles.AFFILIATE: affiliate_user("sakura")}
+
+
+def test_each_principal_holds_exactly_the_permissions_its_code_paths_ask_for(db):
+    listed = {}
+    for name, user in _principals().items():
+        listed[name] = sorted(user.get_all_permissions())
+        assert not user.is_superuser, f"{user.username} is a superuser"
+        assert not user.is_staff and not user.has_usable_password()
+        assert set(listed[name]) == roles.PRINCIPAL_PERMISSIONS[name]
+        assert roles.role_of(user) is None  # a principal is no operator, supervisor or officer
+    assert listed[roles.AFFILIATE] == ["members.change_member"]
+    assert not any(perm in listed[roles.SYSTEM] for perm in (roles.APPROVE_TICKET, roles.VIEW_SENSITIVE))
+
+
+def test_no_synthetic_user_is_a_superuser_after_the_tasks_have_run(db):
+    from django.contrib.auth import get_user_model
+
+    _principals()
+    assert not get_user_model().objects.filter(is_superuser=True, password__startswith="!").exists()
+
+
+@pytest.mark.parametrize("name", roles.PRINCIPALS)
+def test_each_principal_group_holds_exactly_its_permissions_after_migrate(db, name):
+    assert held(Group.objects.get(name=name)) == roles.PRINCIPAL_PERMISSIONS[name]
+
+
+def test_the_migration_takes_superuser_away_from_existing_principals(db, django_user_model):
+    from importlib import import_module
+
+    migration = import_module("consentoffice.migrations.0008_principal_groups")
+    made = {}
+    for username in ("system", "affiliate-sakura", "admin"):
+        user = django_user_model.objects.create_user(username=username, is_superuser=True)
+        if username == "admin":
+            user.set_password("a-real-password-123")
+            user.save()
+        made[username] = user
+    migration.forwards(apps, None)
+    for username, user in made.items():
+        user.refresh_from_db()
+        assert user.is_superuser is (username == "admin")
+    assert made["system"].groups.filter(name=roles.SYSTEM).exists()
+    assert made["affiliate-sakura"].groups.filter(name=roles.AFFILIATE).exists()

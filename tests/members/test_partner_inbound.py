@@ -4,14 +4,28 @@ applies nothing it refuses."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
+from datetime import date
 
 import pytest
 from django.utils import timezone
 
+from consentoffice.models import Notification
 from members import partner_sync
-from members.models import Member, PartnerSyncEvent, SyncDirection
+from members.models import (
+    AffiliateBasis,
+    ContractStatus,
+    DeclineReason,
+    Member,
+    MemberStatus,
+    PartnerSyncEvent,
+    ProvisionBasis,
+    ProvisionRecord,
+    RecipientKind,
+    SyncDirection,
+)
 from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
 
 SECRET = "inbound-secret"
@@ -139,3 +153,155 @@ def test_an_unknown_affiliate_is_404(client, setup):
 
 def test_only_post_is_accepted(client, setup):
     assert client.get("/partners/sakura/member-changes").status_code == 405
+
+
+# --- Scope: only the affiliate's own cardholders (DESIGN "Partner sync protocol") ---------------
+
+
+def _no_card(sender, other):
+    return MemberFactory()
+
+
+def _other_affiliates_member(sender, other):
+    member = MemberFactory()
+    ContractFactory(member=member, affiliate=other)
+    ContractFactory(member=member)  # and an own-brand card of ours
+    return member
+
+
+def _anonymized(sender, other):
+    member = MemberFactory(status=MemberStatus.ANONYMIZED)
+    ContractFactory(member=member, affiliate=sender)
+    return member
+
+
+def _provision_stopped(sender, other):
+    member = MemberFactory(provision_stopped=True)
+    ContractFactory(member=member, affiliate=sender)
+    return member
+
+
+def _declined(sender, other):
+    member = MemberFactory()
+    ContractFactory(
+        member=member,
+        affiliate=sender,
+        status=ContractStatus.DECLINED,
+        contracted_on=None,
+        decline_reason=DeclineReason.CREDIT_JUDGEMENT,
+    )
+    ContractFactory(member=member, affiliate=other)
+    return member
+
+
+def _unknown(sender, other):
+    return Member(member_no="9999999999")
+
+
+def _own_cardholder(sender, other):
+    member = MemberFactory()
+    ContractFactory(member=member, affiliate=sender)
+    return member
+
+
+def _own_ended_card(sender, other):
+    member = MemberFactory()
+    ContractFactory(member=member, affiliate=sender, status=ContractStatus.ENDED, ended_on=date(2025, 3, 31))
+    return member
+
+
+SCOPE_CASES = [
+    # (case, member maker, status, reason logged for supervisors)
+    ("no card of its own", _no_card, 404, "not_cardholder"),
+    ("another affiliate's member", _other_affiliates_member, 404, "not_cardholder"),
+    ("anonymized", _anonymized, 404, "anonymized"),
+    ("provision stopped", _provision_stopped, 404, "provision_stopped"),
+    ("declined contract", _declined, 404, "declined_contract"),
+    ("unknown number", _unknown, 404, "unknown_member"),
+    ("own cardholder", _own_cardholder, 200, None),
+    ("own cardholder, contract ended (not declined)", _own_ended_card, 200, None),
+]
+
+
+def _signed_post(client, member_no, *, timestamp):
+    document = {
+        "event_id": "00000000-0000-4000-8000-000000000001",
+        "occurred_at": "2026-04-01T09:00:00+09:00",
+        "member_no": member_no,
+        "changes": {"phone": "0359961111"},
+    }
+    return _post(client, "sakura", document, timestamp=timestamp)
+
+
+@pytest.fixture
+def affiliates(db, supervisor):
+    return AffiliateFactory(code="sakura", shared_secret=SECRET), AffiliateFactory(code="minato")
+
+
+@pytest.mark.parametrize(("case", "make", "status", "reason"), SCOPE_CASES, ids=[c[0] for c in SCOPE_CASES])
+def test_an_affiliate_changes_only_its_own_cardholders_and_all_else_looks_unknown(
+    client, affiliates, caplog, case, make, status, reason
+):
+    sender, other = affiliates
+    member = make(sender, other)
+    timestamp = int(time.time())
+    # The answer for a number that does not exist, taken with the same timestamp and event id.
+    unknown = _signed_post(client, "9999999998", timestamp=timestamp)
+    Notification.objects.all().delete()
+    histories = Member.history.count()
+    caplog.clear()
+
+    with caplog.at_level(logging.WARNING, logger="members.partner_sync"):
+        response = _signed_post(client, member.member_no, timestamp=timestamp)
+
+    assert response.status_code == status
+    if status == 200:
+        assert PartnerSyncEvent.objects.filter(direction=SyncDirection.INBOUND).count() == 1
+        assert Member.objects.get(pk=member.pk).phone == "0359961111"
+        return
+    assert response.content == unknown.content == b'{"error": "unknown_member"}'
+    assert list(response.headers.items()) == list(unknown.headers.items())
+    assert not PartnerSyncEvent.objects.exists()
+    assert Member.history.count() == histories
+    assert not ProvisionRecord.objects.exists()
+    if member.pk:
+        assert Member.objects.get(pk=member.pk).phone == member.phone
+    [line] = [r.getMessage() for r in caplog.records if r.name == "members.partner_sync"]
+    assert "affiliate=sakura" in line and f"reason={reason}" in line
+    assert member.member_no not in line
+    [notice] = Notification.objects.filter(kind=Notification.Kind.PARTNER_SCOPE)
+    assert "sakura" in notice.title and member.member_no not in notice.title
+
+
+def test_refusals_make_one_unread_notice_per_affiliate_not_one_per_request(client, affiliates, supervisor):
+    timestamp = int(time.time())
+    for number in ("9999999997", "9999999996", "9999999995"):
+        assert _signed_post(client, number, timestamp=timestamp).status_code == 404
+    [notice] = Notification.objects.filter(kind=Notification.Kind.PARTNER_SCOPE)
+    assert notice.user == supervisor
+    Notification.objects.update(read_at=timezone.now())
+    _signed_post(client, "9999999994", timestamp=timestamp)
+    assert Notification.objects.filter(kind=Notification.Kind.PARTNER_SCOPE, read_at=None).count() == 1
+
+
+# --- Provision records (APPI Art. 29) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("basis", "records"), [(AffiliateBasis.CONSENT, 1), (AffiliateBasis.JOINT_USE, 0)])
+def test_an_accepted_change_of_a_consent_basis_affiliate_writes_a_provision_record(
+    client, setup, basis, records
+):
+    sender, _other, member = setup
+    sender.basis = basis
+    sender.save()
+    document = _doc(member, phone="03-5996-1111", city="中野区江古田")
+    assert _post(client, "sakura", document).status_code == 200
+    assert ProvisionRecord.objects.filter(member=member).count() == records
+    if records:
+        record = ProvisionRecord.objects.get(member=member)
+        assert record.recipient_kind == RecipientKind.AFFILIATE and record.recipient == sender.name
+        assert record.basis == ProvisionBasis.CONSENT and record.consent_recorded
+        assert sorted(record.items) == sorted(["電話番号", "市区町村"])
+        assert record.reference == document["event_id"]
+        assert record.kept_until == record.provided_on.replace(year=record.provided_on.year + 3)
+        assert record.history.get().history_user.username == "affiliate-sakura"

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from members import partner_sync, services
-from members.models import PartnerSyncEvent, SyncStatus
-from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
+from members.models import (
+    AffiliateBasis,
+    ContractStatus,
+    PartnerSyncEvent,
+    ProvisionBasis,
+    ProvisionRecord,
+    RecipientKind,
+    SyncStatus,
+)
+from requests import disclosure
+from requests import services as request_services
+from requests.rules import Kind, Outcome
+from tests.factories import AffiliateFactory, ContractFactory, MemberFactory, grant_all_consents
 from tests.fake_affiliate import FakeAffiliate, free_port
+from tests.requests import verified_request
 
 SECRET = "shared-secret-for-tests"
 
@@ -29,8 +45,8 @@ def fake():
         yield server
 
 
-def _partner_member(endpoint: str):
-    affiliate = AffiliateFactory(endpoint=endpoint, shared_secret=SECRET)
+def _partner_member(endpoint: str, **affiliate_fields):
+    affiliate = AffiliateFactory(endpoint=endpoint, shared_secret=SECRET, **affiliate_fields)
     member = MemberFactory()
     ContractFactory(member=member, affiliate=affiliate)
     return member, affiliate
@@ -141,3 +157,152 @@ def test_the_wire_body_carries_no_more_than_the_changed_fields(operator, fake):
     _change(member, operator)
     body = json.loads(partner_sync.wire_body(PartnerSyncEvent.objects.get()))
     assert body["changes"] == {"phone": "0312345678"} and "family_name" not in json.dumps(body)
+
+
+# --- Provision records (APPI Art. 29) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("basis", "records"), [(AffiliateBasis.CONSENT, 1), (AffiliateBasis.JOINT_USE, 0)])
+def test_a_consent_basis_delivery_writes_a_provision_record_and_joint_use_none(
+    operator, fake, basis, records
+):
+    member, affiliate = _partner_member(fake.url, basis=basis)
+    services.update_member(
+        member, actor=operator, reason="転居の届出", phone="0312345678", city="中野区江古田"
+    )
+    assert not ProvisionRecord.objects.exists()  # queued is not provided
+    partner_sync.deliver_due_events()
+    assert ProvisionRecord.objects.filter(member=member).count() == records
+    if records:
+        record = ProvisionRecord.objects.get()
+        event = PartnerSyncEvent.objects.get()
+        assert record.recipient_kind == RecipientKind.AFFILIATE and record.recipient == affiliate.name
+        assert sorted(record.items) == sorted(["電話番号", "市区町村"])
+        assert record.basis == ProvisionBasis.CONSENT and record.consent_recorded
+        assert record.provided_on == timezone.localdate() and record.reference == str(event.event_id)
+        assert record.kept_until == record.provided_on.replace(year=record.provided_on.year + 3)
+        assert record.history.get().history_user.username == "system"
+
+
+@pytest.mark.parametrize("status", [500, 400])
+def test_an_undelivered_event_writes_no_provision_record(operator, fake, status):
+    fake.default = status
+    member, _affiliate = _partner_member(fake.url)
+    _change(member, operator)
+    partner_sync.deliver_due_events()
+    assert not ProvisionRecord.objects.exists()
+
+
+def _drain_queries(events: int, fake, operator) -> int:
+    affiliate = AffiliateFactory(endpoint=fake.url, shared_secret=SECRET)
+    for n in range(events):
+        member = MemberFactory()
+        ContractFactory(member=member, affiliate=affiliate)
+        _change(member, operator, phone=f"03{n:08d}")
+    partner_sync.deliver_due_events(limit=1)  # the system user and the client are made before counting
+    with CaptureQueriesContext(connection) as queries:
+        result = partner_sync.deliver_due_events()
+    assert result.sent == events - 1
+    return len(queries)
+
+
+def test_provision_records_are_written_set_based_with_the_batch(operator, fake, settings):
+    settings.PARTNER_SYNC_TIMEOUT_SECONDS = 10  # every event is sent: a slow machine may not retry
+    assert _drain_queries(3, fake, operator) == _drain_queries(12, fake, operator)
+    assert ProvisionRecord.objects.count() == 15
+
+
+def test_partner_provision_records_are_on_the_member_page_and_in_the_disclosure_package(
+    operator, client, fake
+):
+    client.force_login(operator)
+    member, affiliate = _partner_member(fake.url, name="さくら提携カード株式会社")
+    _change(member, operator)
+    partner_sync.deliver_due_events()
+    page = client.get(reverse("admin:members_member_change", args=[member.pk]))
+    assert "さくら提携カード株式会社" in page.content.decode()
+    _model, _fields, rows = disclosure.collect(member)["provision_records.csv"]
+    assert [(r.recipient, r.recipient_kind) for r in rows] == [(affiliate.name, RecipientKind.AFFILIATE)]
+
+
+# --- Stops passed on to affiliates (DESIGN "Partner cards") --------------------------------------
+
+STOPS = [(Kind.MARKETING_STOP, "marketing"), (Kind.USAGE_STOP, "usage"), (Kind.PROVISION_STOP, "provision")]
+
+
+def _approve_stop(kind, member, operator, supervisor):
+    ticket = verified_request(kind, member=member, actor=operator)
+    request_services.submit_for_approval(ticket, outcome=Outcome.FULFILLED, actor=operator)
+    request_services.approve(ticket, actor=supervisor)
+    return ticket
+
+
+@pytest.mark.parametrize(("kind", "stop"), STOPS)
+def test_an_approved_stop_is_passed_on_signed_to_each_active_affiliate_holding_the_card(
+    operator, supervisor, fake, kind, stop
+):
+    member = MemberFactory()
+    grant_all_consents(member)
+    holders = [AffiliateFactory(endpoint=fake.url, shared_secret=SECRET) for _ in range(2)]
+    for affiliate in holders:
+        ContractFactory(member=member, affiliate=affiliate)
+    ContractFactory(member=member, affiliate=AffiliateFactory(endpoint=fake.url, active=False))
+    ContractFactory(
+        member=member,
+        affiliate=AffiliateFactory(endpoint=fake.url),
+        status=ContractStatus.ENDED,
+        ended_on=date(2025, 3, 31),
+    )
+    ContractFactory(member=MemberFactory(), affiliate=AffiliateFactory(endpoint=fake.url))
+
+    ticket = _approve_stop(kind, member, operator, supervisor)
+
+    events = PartnerSyncEvent.objects.filter(member=member).order_by("affiliate_id")
+    assert [e.affiliate_id for e in events] == [a.pk for a in holders]
+    assert all(e.status == SyncStatus.PENDING for e in events)
+    assert events[0].history.get().history_user == supervisor
+    result = partner_sync.deliver_due_events()
+    assert result.sent == 2 and fake.bad_signatures == 0
+    for document in fake.received:
+        assert set(document) == {"event_id", "occurred_at", "member_no", "stops"}
+        assert document["member_no"] == member.member_no and document["stops"] == [stop]
+    assert not ProvisionRecord.objects.exists()  # a stop notice provides no data
+    assert ticket.number
+
+
+def test_a_provision_stop_cancels_pending_changes_but_its_own_notice_goes_out(operator, supervisor, fake):
+    member, _affiliate = _partner_member(fake.url)
+    _change(member, operator, phone="0311111111")
+    _approve_stop(Kind.PROVISION_STOP, member, operator, supervisor)
+    partner_sync.deliver_due_events()
+    assert [set(d) - {"event_id", "occurred_at", "member_no"} for d in fake.received] == [{"stops"}]
+    change, notice = PartnerSyncEvent.objects.order_by("id")
+    assert change.status == SyncStatus.DEAD and notice.status == SyncStatus.SENT
+
+
+def test_a_stop_notice_waits_behind_the_members_earlier_events_and_is_retried(operator, supervisor, fake):
+    fake.responses = [500, 500]
+    member, _affiliate = _partner_member(fake.url)
+    grant_all_consents(member)
+    _change(member, operator, phone="0311111111")
+    _approve_stop(Kind.MARKETING_STOP, member, operator, supervisor)
+    partner_sync.deliver_due_events()
+    assert [d.get("changes") for d in fake.received] == [{"phone": "0311111111"}]
+    _drain_until_settled()
+    kinds = ["stops" if "stops" in d else "changes" for d in fake.received]
+    assert kinds == ["changes", "changes", "stops"] or kinds == ["changes", "changes", "changes", "stops"]
+    assert set(PartnerSyncEvent.objects.values_list("status", flat=True)) == {SyncStatus.SENT}
+
+
+def test_a_dead_stop_notice_can_be_replayed_after_a_provision_stop(operator, supervisor, fake):
+    fake.default = 400
+    member, _affiliate = _partner_member(fake.url)
+    _approve_stop(Kind.PROVISION_STOP, member, operator, supervisor)
+    partner_sync.deliver_due_events()
+    notice = PartnerSyncEvent.objects.get()
+    assert notice.status == SyncStatus.DEAD
+    fake.default = 200
+    partner_sync.replay(notice, actor=supervisor)
+    partner_sync.deliver_due_events()
+    notice.refresh_from_db()
+    assert notice.status == SyncStatus.SENT

@@ -214,6 +214,7 @@ def test_the_member_page_shows_per_purpose_whether_the_data_may_be_used(client, 
 
 # (module, function): each uses members' data for a purpose and must ask may_use / usable_members.
 PATHS_THAT_ASK = [
+    ("members.services", "queue_partner_sync"),
     ("members.services", "decide_application"),
     ("members.services", "end_consented_uses"),
 ]
