@@ -216,6 +216,7 @@ def test_the_member_page_shows_per_purpose_whether_the_data_may_be_used(client, 
 PATHS_THAT_ASK = [
     ("members.services", "decide_application"),
     ("members.services", "end_consented_uses"),
+    ("members.extracts", "extract_members"),
 ]
 
 
