@@ -109,10 +109,23 @@ def extract_members(purpose: str, channel: str, *, on: date | None = None) -> Qu
     return selectors.usable_members(purpose, on=on).filter(CHANNELS[channel].needs)
 
 
+def _without_jit() -> None:
+    """PostgreSQL compiles the rule's plan with JIT (its cost estimate is high), which took about
+    0.7 s of each 2 s statement at 200,000 members and saves nothing on a plan of index lookups:
+    off for the rest of the caller's transaction."""
+    db = connections[router.db_for_write(AccessLog)]
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+
+
 def count_extract(*, actor, purpose: str, channel: str, on: date | None = None) -> int:
     """How many members an extract would hold (one COUNT): shown before the download."""
     require_perm(actor, roles.EXTRACT_MARKETING)
-    return extract_members(purpose, channel, on=on).order_by().count()
+    queryset = extract_members(purpose, channel, on=on).order_by()
+    with transaction.atomic():
+        _without_jit()
+        return queryset.count()
 
 
 def _log_members(extract: MarketingExtract, queryset: QuerySet[Member], *, request=None) -> int:
@@ -156,6 +169,7 @@ def start_extract(
             actor=actor,
             reason=record_text("営業リストの抽出を開始"),
         )
+        _without_jit()
         logged = _log_members(extract, extract_members(purpose, channel, on=on), request=request)
     return extract, logged
 
@@ -192,6 +206,7 @@ def stream_extract(extract: MarketingExtract, *, actor, logged: int) -> Iterator
     # In a transaction, so PostgreSQL streams through a server-side cursor (outside one, Django
     # declares it WITH HOLD and the server materializes the whole result first).
     with transaction.atomic():
+        _without_jit()
         rows = extract_rows(extract).iterator(chunk_size=CHUNK_ROWS)
         for block in csv_blocks(header(extract.channel), formatted(rows), rows_per_block=CHUNK_ROWS):
             data = block.encode("utf-8")
