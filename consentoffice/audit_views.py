@@ -8,8 +8,7 @@ users the login page.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 from django.contrib import admin
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -37,6 +36,7 @@ from consentoffice.audit_selectors import (
     tracked_models,
     walk,
 )
+from consentoffice.csv_export import csv_lines
 from consentoffice.filters import AccessLogFilter, HistoryFilter, TimelineFilter
 from members.models import AccessAction, AccessLog
 from members.services import record_access
@@ -214,31 +214,8 @@ class AccessLogListView(ListPage):
 # --- CSV exports -------------------------------------------------------------------------------
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    """A spreadsheet must not run a cell as a formula (CSV injection): such text gets a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff"  # Excel opens UTF-8 Japanese text correctly with a byte-order mark.
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

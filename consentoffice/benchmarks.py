@@ -90,6 +90,9 @@ BUREAU_RECORDS = 1_000_000
 PARTNER_EVENTS_PER_SECOND = 300
 REMINDER_SECONDS = 10
 REMINDER_OPEN_TICKETS = 100_000
+EXTRACT_SECONDS = 30
+EXTRACT_PEAK_MB = 300
+EXTRACT_MEMBERS = 1_000_000
 
 
 @dataclass
@@ -674,6 +677,98 @@ def case_reminders(ctx: Context) -> Row:
     return row
 
 
+def case_marketing_extract(ctx: Context) -> Row:
+    """A full marketing extract (``members.extracts``: the COUNT the page shows, the access-log
+    INSERT … SELECT, the CSV streamed to a sink) for own marketing by post, in a child process so
+    its peak memory is its own, rolled back there."""
+    row = Row(
+        "marketing_extract",
+        "営業リスト抽出 marketing extract",
+        target=f"≤ {EXTRACT_SECONDS} s, ≤ {EXTRACT_PEAK_MB} MB at {EXTRACT_MEMBERS:,} members",
+    )
+    result, error = _child("extract_child()")
+    if error:
+        row.note, row.met = error, False
+        return row
+    seconds = result["seconds"]
+    row.median_ms = row.p95_ms = seconds * 1000
+    row.queries = result["queries"]
+    row.figure = (
+        f"{result['members']:,} members, {result['rows']:,} rows of {result['total']:,}, "
+        f"{result['mb']:.0f} MB CSV (count {result['count_s']:.1f} s, log {result['log_s']:.1f} s, "
+        f"stream {result['stream_s']:.1f} s), peak RSS {result['peak_mb']:.0f} MB"
+    )
+    row.met = (
+        seconds <= EXTRACT_SECONDS
+        and result["peak_mb"] <= EXTRACT_PEAK_MB
+        and result["rows"] == result["members"]
+    )
+    if result["total"] < EXTRACT_MEMBERS:
+        row.note = f"data set below {EXTRACT_MEMBERS:,} members: not a verdict on the target"
+        row.met = None if row.met else False
+    return row
+
+
+def _child(call: str) -> tuple[dict, str]:
+    """Run ``consentoffice.benchmarks.<call>`` in a fresh interpreter on this database; its last
+    JSON line, or an error note."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "consentoffice.settings"),
+        "DATABASE_URL": _database_url(),
+    }
+    code = f"import django; django.setup(); from consentoffice import benchmarks; benchmarks.{call}"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        timeout=1800,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {}, "failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:200]
+    return json.loads(lines[-1]), ""
+
+
+def extract_child(purpose: str = "marketing_own", channel: str = "post") -> None:
+    """Run in a child process: one whole extract as the download runs it, rolled back; prints one
+    JSON line. The actor is a privacy officer (``seed_bulk``'s when present)."""
+    from members import extracts
+
+    actor = role_user(roles.PRIVACY_OFFICER, prefer="bulk-")
+    if actor is None:
+        raise RuntimeError("the extract needs an active staff user in the privacy_officer group")
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            members = extracts.count_extract(actor=actor, purpose=purpose, channel=channel)
+            counted = time.perf_counter()
+            extract, logged = extracts.start_extract(actor=actor, purpose=purpose, channel=channel)
+            started_stream = time.perf_counter()
+            size = 0
+            for block in extracts.stream_extract(extract, actor=actor, logged=logged):
+                size += len(block)
+            finished = time.perf_counter()
+        extract.refresh_from_db()
+        result = {
+            "members": members,
+            "logged": logged,
+            "rows": extract.count,
+            "total": Member.objects.count(),
+            "mb": size / 1024 / 1024,
+            "seconds": finished - started,
+            "count_s": counted - started,
+            "log_s": started_stream - counted,
+            "stream_s": finished - started_stream,
+            "queries": len(captured.captured_queries),
+            "peak_mb": _rss_mb(),
+        }
+        transaction.set_rollback(True)
+    print(json.dumps(result))
+
+
 # --- the run --------------------------------------------------------------------------------
 
 PAGE_CASES = (
@@ -690,7 +785,7 @@ PAGE_CASES = (
     "audit_by_member",
     "member_timeline",
 )
-HEAVY_CASES = ("disclosure", "bureau_batch", "partner_sync", "reminders")
+HEAVY_CASES = ("disclosure", "bureau_batch", "partner_sync", "reminders", "marketing_extract")
 ALL_CASES = PAGE_CASES + HEAVY_CASES
 
 
@@ -745,6 +840,7 @@ def run(
         ("bureau_batch", case_bureau_batch),
         ("partner_sync", case_partner_sync),
         ("reminders", case_reminders),
+        ("marketing_extract", case_marketing_extract),
     ):
         if wanted(name):
             try:

@@ -2,7 +2,8 @@
 
 ``operator`` handles tickets and sees masked data; ``supervisor`` approves (four eyes), reads the
 audit trail, manages affiliates and replays dead sync events; ``privacy_officer`` (個人情報保護管理者)
-has everything a supervisor has and publishes consent versions (Art. 9).
+has everything a supervisor has, publishes consent versions (Art. 9) and draws marketing and
+research lists (Art. 2(1), ``members.extracts``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ VIEW_AUDIT_CLEAR_VALUES = "consentoffice.view_audit_clear_values"
 APPROVE_TICKET = "requests.approve_ticket"
 # A bureau registration file holds many members' records: supervisors download it, operators do not.
 DOWNLOAD_BUREAU_FILE = "bureaus.change_submissionbatch"
+# Marketing and research lists of members (clause Art. 2(1)): the privacy officer only.
+EXTRACT_MARKETING = "members.extract_marketing"
 
 _VIEW = "view"
 _ADD = "add"
@@ -77,7 +80,7 @@ _supervisor = (
 
 _privacy_officer = (
     _supervisor
-    | {PUBLISH_CONSENT_VERSION, VIEW_AUDIT_CLEAR_VALUES}
+    | {PUBLISH_CONSENT_VERSION, VIEW_AUDIT_CLEAR_VALUES, EXTRACT_MARKETING}
     | _perms("members", "consentversion", _ADD, _CHANGE)
 )
 

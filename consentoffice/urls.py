@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from consentoffice import account_views, home_views, views
+from members import extract_views
 from members import list_views as member_list_views
 
 urlpatterns = [
@@ -9,6 +10,8 @@ urlpatterns = [
     path("notifications/read/", home_views.notifications_read, name="notifications_read"),
     path("dashboard/", home_views.dashboard, name="dashboard"),
     path("members/", member_list_views.member_list, name="member_list"),
+    path("members/extract/", extract_views.extract_page, name="member_extract"),
+    path("members/extract/download/", extract_views.extract_download, name="member_extract_download"),
     path("account/otp/", account_views.otp_verify, name="otp_verify"),
     path("account/otp/setup/", account_views.otp_setup, name="otp_setup"),
     path("i18n/", include("django.conf.urls.i18n")),

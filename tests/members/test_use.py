@@ -217,6 +217,7 @@ PATHS_THAT_ASK = [
     ("members.services", "queue_partner_sync"),
     ("members.services", "decide_application"),
     ("members.services", "end_consented_uses"),
+    ("members.extracts", "extract_members"),
 ]
 
 

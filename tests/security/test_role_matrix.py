@@ -78,6 +78,14 @@ URLS: dict[str, Row] = {
     "notifications/read/": Row(lambda w: "/notifications/read/", (LOGIN, 302, 302, 302), "post"),
     "dashboard/": Row(lambda w: "/dashboard/", (LOGIN, 403, 200, 200)),
     "members/": Row(lambda w: "/members/", (LOGIN, 200, 200, 200)),
+    # Marketing and research lists (clause Art. 2(1)) are the privacy officer's alone.
+    "members/extract/": Row(lambda w: "/members/extract/", (LOGIN, 403, 403, 200)),
+    "members/extract/download/": Row(
+        lambda w: "/members/extract/download/",
+        (LOGIN, 403, 403, 200),
+        "post",
+        {"purpose": "marketing_own", "channel": "post"},
+    ),
     # The second-factor pages: a verified supervisor has nothing to do there.
     "account/otp/": Row(lambda w: "/account/otp/", (LOGIN, 302, 302, 302)),
     "account/otp/setup/": Row(lambda w: "/account/otp/setup/", (LOGIN, 302, 302, 302)),
