@@ -2,7 +2,8 @@
 
 ``operator`` handles tickets and sees masked data; ``supervisor`` approves (four eyes), reads the
 audit trail, manages affiliates and replays dead sync events; ``privacy_officer`` (個人情報保護管理者)
-has everything a supervisor has and publishes consent versions (Art. 9).
+has everything a supervisor has, publishes consent versions (Art. 9) and places and releases
+legal holds on erasure (Art. 7).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ VIEW_AUDIT = "members.view_audit_trail"
 # Encrypted values in clear in the audit trail's diffs: the privacy officer only.
 VIEW_AUDIT_CLEAR_VALUES = "consentoffice.view_audit_clear_values"
 APPROVE_TICKET = "requests.approve_ticket"
+# Placing and releasing a legal hold on erasure (clause Art. 7): the privacy officer only.
+MANAGE_LEGAL_HOLD = "members.manage_legalhold"
 
 _VIEW = "view"
 _ADD = "add"
@@ -75,7 +78,8 @@ _supervisor = (
 
 _privacy_officer = (
     _supervisor
-    | {PUBLISH_CONSENT_VERSION, VIEW_AUDIT_CLEAR_VALUES}
+    | {PUBLISH_CONSENT_VERSION, VIEW_AUDIT_CLEAR_VALUES, MANAGE_LEGAL_HOLD}
+    | _perms("members", "legalhold", _VIEW, _ADD)
     | _perms("members", "consentversion", _ADD, _CHANGE)
 )
 

@@ -63,7 +63,7 @@ def test_the_timeline_names_objects_by_their_numbers_not_their_ids(client, super
     assert {label.rsplit(" ", 1)[1] for label in consent_labels} <= consent_ids
     html = response.content.decode()
     assert f"{m.Member._meta.verbose_name} {member.member_no}" in html
-    assert f"#{member.pk}</td>" not in html
+    assert f"{m.Member._meta.verbose_name} #{member.pk}</td>" not in html
 
 
 def test_viewing_a_timeline_is_logged(client, supervisor):
