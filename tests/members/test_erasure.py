@@ -11,6 +11,7 @@ from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.files.storage import storages
 from django.db import models
+from django.urls import reverse
 
 from bureaus.models import Bureau, Submission
 from consentoffice.audit import system_user
@@ -261,3 +262,14 @@ def test_a_second_anonymization_changes_nothing(db, operator, supervisor, system
 @pytest.mark.parametrize("label", sorted(k for k, v in COVERAGE.items() if v != ERASED))
 def test_every_exemption_has_a_reason(label):
     assert len(COVERAGE[label]) > 10
+
+
+def test_an_erased_disclosure_file_answers_gone_and_logs_no_download(
+    client, operator, supervisor, system, private_storage
+):
+    member, package = _member_with_traces(operator, supervisor, system)
+    services.anonymize_member(member, actor=system, reason="匿名化")
+    client.force_login(operator)
+    response = client.get(reverse("requests:download_package", args=[package.pk]))
+    assert response.status_code == 410
+    assert not m.AccessLog.objects.filter(member=member, action=m.AccessAction.DOWNLOAD).exists()
