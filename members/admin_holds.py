@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -72,11 +73,17 @@ class LegalHoldAdmin(ServiceModelAdmin):
         form = ReleaseForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             done = 0
-            for hold in queryset.filter(released_at__isnull=True):
-                services.release_legal_hold(
-                    hold, actor=request.user, reason=form.cleaned_data["release_reason"]
-                )
-                done += 1
+            for hold in queryset.filter(released_at__isnull=True).select_related("member"):
+                try:
+                    services.release_legal_hold(
+                        hold, actor=request.user, reason=form.cleaned_data["release_reason"]
+                    )
+                except ValidationError as exc:
+                    self.message_user(
+                        request, f"{hold.member.member_no}: {' '.join(exc.messages)}", messages.ERROR
+                    )
+                else:
+                    done += 1
             self.message_user(
                 request, gettext("%(count)d件の保全を解除しました。") % {"count": done}, messages.SUCCESS
             )
