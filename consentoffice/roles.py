@@ -2,8 +2,9 @@
 
 ``operator`` handles tickets and sees masked data; ``supervisor`` approves (four eyes), reads the
 audit trail, manages affiliates and replays dead sync events; ``privacy_officer`` (個人情報保護管理者)
-has everything a supervisor has, publishes consent versions (Art. 9) and draws marketing and
-research lists (Art. 2(1), ``members.extracts``).
+has everything a supervisor has, publishes consent versions (Art. 9), draws marketing and
+research lists (Art. 2(1), ``members.extracts``) and places and releases legal holds on erasure
+(Art. 7).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ APPROVE_TICKET = "requests.approve_ticket"
 DOWNLOAD_BUREAU_FILE = "bureaus.change_submissionbatch"
 # Marketing and research lists of members (clause Art. 2(1)): the privacy officer only.
 EXTRACT_MARKETING = "members.extract_marketing"
+# Placing and releasing a legal hold on erasure (clause Art. 7): the privacy officer only.
+MANAGE_LEGAL_HOLD = "members.manage_legalhold"
 
 _VIEW = "view"
 _ADD = "add"
@@ -80,7 +83,8 @@ _supervisor = (
 
 _privacy_officer = (
     _supervisor
-    | {PUBLISH_CONSENT_VERSION, VIEW_AUDIT_CLEAR_VALUES, EXTRACT_MARKETING}
+    | {PUBLISH_CONSENT_VERSION, VIEW_AUDIT_CLEAR_VALUES, EXTRACT_MARKETING, MANAGE_LEGAL_HOLD}
+    | _perms("members", "legalhold", _VIEW, _ADD)
     | _perms("members", "consentversion", _ADD, _CHANGE)
 )
 

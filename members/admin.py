@@ -748,3 +748,6 @@ class AccessLogAdmin(ReadOnlyModelAdmin):
     list_select_related = ("user", "member")
     search_fields = ("=member__member_no", "=user__username")
     search_help_text = _("会員番号または利用者名で検索します。")
+
+
+from members import admin_holds  # noqa: E402, F401  (legal holds: their own module)

@@ -1,8 +1,11 @@
-"""Retention after a refused or ended contract (clause Art. 7), as one policy table.
+"""The nightly erasure after a refused or ended contract (clause Art. 7), read from the keeping
+table (``members.keeping``) that the refusal of deletion requests reads too.
 
 When no contract of a member is applied for or running, the relationship ended on the latest
 ``ended_on`` (or the application day of a declined one). Each kind of data is kept for its
-period after that day, then erased; category ① is anonymized last. ``plan`` is the dry run.
+period after that day, then erased; category ① is anonymized last. A member under a legal hold
+(an open request, or a privacy officer's hold) is left alone and shown as held. ``plan`` is the
+dry run.
 """
 
 from __future__ import annotations
@@ -10,53 +13,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F
 from django.utils import timezone
 
 from consentoffice.i18n import record_text
-from members import services
-from members.models import Contract, ContractStatus, Member, MemberStatus
+from members import keeping, services
+from members.keeping import ANONYMIZE, ended_members
+from members.models import Member
 
-ANONYMIZE = "attributes"
-# Years kept after the relationship ended. Identity records: 犯罪収益移転防止法 Art. 6 (7 years).
-DEFAULT_RETENTION_YEARS: dict[str, int] = {
-    "online_auth_events": 1,
-    "public_records": 1,
-    "contact_records": 5,
-    "financial_declarations": 5,
-    "identity_documents": 7,
-    ANONYMIZE: 7,
-}
+__all__ = [
+    "ANONYMIZE",
+    "DEFAULT_RETENTION_YEARS",
+    "Step",
+    "apply",
+    "ended_members",
+    "plan",
+    "retention_years",
+]
+
+# Kept for callers of the old name; the periods live in ``members.keeping.KEEPING``.
+DEFAULT_RETENTION_YEARS: dict[str, int] = keeping.nightly_targets()
 
 
 def retention_years() -> dict[str, int]:
-    return {**DEFAULT_RETENTION_YEARS, **getattr(settings, "MEMBER_RETENTION_YEARS", {})}
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
-
-
-def ended_members():
-    """Members with no live contract, annotated with the day their relationship ended."""
-    live = Contract.objects.filter(
-        member=OuterRef("pk"), status__in=[ContractStatus.APPLIED, ContractStatus.FORMED]
-    )
-    return (
-        Member.objects.exclude(status=MemberStatus.ANONYMIZED)
-        .exclude(Exists(live))
-        .annotate(
-            relationship_ended=Max(
-                Coalesce("contracts__ended_on", "contracts__applied_on"),
-                filter=Q(contracts__status__in=[ContractStatus.ENDED, ContractStatus.DECLINED]),
-            )
-        )
-    )
+    """target -> years after the relationship ended, for what the nightly job erases."""
+    return keeping.nightly_targets()
 
 
 @dataclass(frozen=True)
@@ -66,27 +47,44 @@ class Step:
     target: str
     records: int
     ended_on: date
+    held_by: tuple[str, ...] = ()  # hold sources keeping the member (``keeping.HOLD_SOURCES``)
+
+    @property
+    def held(self) -> bool:
+        return bool(self.held_by)
 
 
 def plan(*, today: date | None = None) -> list[Step]:
-    """What the next run would do: one step per member and kind of data due for erasure."""
+    """What the next run would do: one step per member and kind of data due for erasure; steps of
+    held members are listed with their holds and left alone by ``apply``."""
     today = today or timezone.localdate()
     steps: list[Step] = []
-    for target, years in sorted(retention_years().items(), key=lambda item: item[1]):
-        cutoff = _years_before(today, years)
+    hold_fields = [f"hold_{name}" for name in keeping.HOLD_SOURCES]
+    for target, years in retention_years().items():
         due = (
-            ended_members()
-            .filter(relationship_ended__lte=cutoff)
-            .values_list("pk", "member_no", F("relationship_ended"))
+            keeping.with_holds(ended_members())
+            .filter(relationship_ended__lte=keeping.cutoff(today, years))
+            .values("pk", "member_no", *hold_fields, ended=F("relationship_ended"))
         )
         rows = list(due)
         if not rows:
             continue
         if target == ANONYMIZE:
-            steps.extend(Step(pk, no, target, 1, ended) for pk, no, ended in rows)
-            continue
-        counts = _counts(target, [pk for pk, _no, _ended in rows])
-        steps.extend(Step(pk, no, target, counts[pk], ended) for pk, no, ended in rows if counts.get(pk))
+            counts = {row["pk"]: 1 for row in rows}
+        else:
+            counts = _counts(target, [row["pk"] for row in rows])
+        steps.extend(
+            Step(
+                row["pk"],
+                row["member_no"],
+                target,
+                counts[row["pk"]],
+                row["ended"],
+                tuple(keeping.holds_of(row)),
+            )
+            for row in rows
+            if counts.get(row["pk"])
+        )
     return steps
 
 
@@ -96,8 +94,11 @@ def _counts(target: str, member_ids: list[int]) -> dict[int, int]:
 
 
 def apply(*, actor, today: date | None = None) -> list[Step]:
-    """Carry out the plan; running it again changes nothing (erased data is skipped)."""
-    steps = plan(today=today)
+    """Carry out the plan but for held members; running it again changes nothing (erased data is
+    skipped). A hold placed between the plan and the run is seen: holds are read again here."""
+    steps = [s for s in plan(today=today) if not s.held]
+    held_now = keeping.held_member_ids({s.member_id for s in steps})
+    steps = [s for s in steps if s.member_id not in held_now]
     members = {m.pk: m for m in Member.objects.filter(pk__in={s.member_id for s in steps})}
     done = []
     for step in steps:

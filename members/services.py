@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,7 +36,9 @@ from members.models import (
     DeclineReason,
     Entrustment,
     FinancialDeclaration,
+    HoldReason,
     IdentityDocument,
+    LegalHold,
     Member,
     MemberStatus,
     NumberSequence,
@@ -737,13 +739,15 @@ ANONYMIZED_VALUES: dict[str, Any] = {
 def anonymize_member(member: Member, *, actor, reason: str) -> Member:
     """Replace category ① data once the retention period has passed (clause Art. 7).
 
-    The birth date keeps only its year (statistics); the member's history rows are scrubbed too.
+    The birth date keeps only its year (statistics); the member's history rows are scrubbed too,
+    and so is every trace of the member elsewhere (``erase_member_traces``).
     """
     require_perm(actor, "members.change_member")
     with transaction.atomic():
         locked = Member.objects.select_for_update().get(pk=member.pk)
         if locked.status == MemberStatus.ANONYMIZED:
             return locked
+        erase_member_traces(locked, actor=actor, reason=_require_reason(reason))
         values = {**ANONYMIZED_VALUES, "birth_date": locked.birth_date.replace(month=1, day=1)}
         for field, value in values.items():
             setattr(locked, field, value)
@@ -920,3 +924,151 @@ def record_provisions_bulk(rows, *, actor=None, reason: str = "", batch_size: in
             flush()
     flush()
     return count
+
+
+# --- Complete erasure (APPI Art. 35, clause Art. 7) ----------------------------------------
+
+# What an erased outbox event carries instead of the changes it held.
+ERASED_PAYLOAD: dict[str, Any] = {"erased": True}
+
+
+def erase_member_traces(member: Member, *, actor, reason: str) -> int:
+    """Erase what is held on the member outside the category tables (APPI Art. 35, clause Art. 7):
+    partner-sync payloads, the settlement account, what other apps hold (``keeping.ERASERS``:
+    correction values, ticket texts, disclosure files, bureau snapshots), the admin log's object
+    names and notifications naming the member. History rows go through ``amend_history`` so the
+    audit seal still verifies. Idempotent; returns how many rows or files changed.
+
+    Runs before the attributes are anonymized: the member's name is what it looks for.
+    """
+    from members import keeping
+
+    count = 0
+    with transaction.atomic():
+        for event in (
+            PartnerSyncEvent.objects.select_for_update().filter(member=member).exclude(payload=ERASED_PAYLOAD)
+        ):
+            event.payload = ERASED_PAYLOAD
+            if event.status == SyncStatus.PENDING:
+                event.status = SyncStatus.DEAD
+                event.last_error = "erased"
+            save_tracked(event, actor=actor, reason=reason, clean=False)
+            count += 1
+        amend_history(
+            PartnerSyncEvent.history.model.objects.filter(member_id=member.pk).exclude(
+                payload=ERASED_PAYLOAD
+            ),
+            actor=actor,
+            reason=reason,
+            payload=ERASED_PAYLOAD,
+        )
+        for contract in (
+            Contract.objects.select_for_update().filter(member=member).exclude(settlement_account="")
+        ):
+            contract.settlement_account = ""
+            save_tracked(contract, actor=actor, reason=reason, clean=False)
+            count += 1
+        contract_history = Contract.history.model.objects.filter(member_id=member.pk)
+        amend_history(
+            contract_history.filter(pk__in=[row.pk for row in contract_history if row.settlement_account]),
+            actor=actor,
+            reason=reason,
+            settlement_account="",
+        )
+        for eraser in keeping.ERASERS.values():
+            count += eraser(member, actor=actor, reason=reason)
+        count += _erase_admin_log_names(member)
+        count += _erase_notifications(member)
+    return count
+
+
+def _member_objects(member: Member) -> list[tuple[type, list[int]]]:
+    """(model, ids) of every tracked model's rows that belong to the member."""
+    from consentoffice.audit_selectors import tracked_models
+
+    found = []
+    for tracked in tracked_models():
+        if tracked.member_path is None:
+            continue
+        ids = list(
+            tracked.model.objects.filter(**{tracked.member_path: member.pk}).values_list("pk", flat=True)
+        )
+        if ids:
+            found.append((tracked.model, ids))
+    return found
+
+
+def _erase_admin_log_names(member: Member) -> int:
+    """Django admin's LogEntry keeps ``str(obj)`` (a member's name) as ``object_repr``."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    count = 0
+    for model, ids in _member_objects(member):
+        count += (
+            LogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(model), object_id__in=[str(i) for i in ids]
+            )
+            .exclude(object_repr=ERASED_TEXT)
+            .update(object_repr=ERASED_TEXT)
+        )
+    return count
+
+
+def _erase_notifications(member: Member) -> int:
+    """Notifications hold numbers and links only; one that names the member anyway (its number,
+    its name, or a record of the member as subject) loses its title."""
+    from consentoffice.models import Notification
+    from consentoffice.services import subject_of
+
+    names = Q(title__contains=member.member_no)
+    for name in {member.full_name.strip(), member.family_name.strip()} - {""}:
+        if len(name) >= 2:
+            names |= Q(title__contains=name)
+    subjects = [subject_of(member)]
+    for model, ids in _member_objects(member):
+        subjects += [f"{model._meta.label_lower}:{pk}" for pk in ids]
+    return (
+        Notification.objects.filter(names | Q(subject__in=subjects))
+        .exclude(title=ERASED_TEXT)
+        .update(title=ERASED_TEXT)
+    )
+
+
+# --- Legal holds (clause Art. 7) --------------------------------------------------------------
+
+
+def place_legal_hold(member: Member, *, actor, reason_kind: str, note: str) -> LegalHold:
+    """A privacy officer holds the member's data from erasure (litigation, AML inquiry, …)."""
+    require_perm(actor, roles.MANAGE_LEGAL_HOLD)
+    if reason_kind not in HoldReason.values:
+        raise ValidationError({"reason_kind": _("保全の理由を選んでください。")})
+    if not note.strip():
+        raise ValidationError({"note": _("保全の内容（事件番号・照会番号等）を入力してください。")})
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        if locked.status == MemberStatus.ANONYMIZED:
+            raise ValidationError(_("匿名化済みの会員には保全を設定できません。"))
+        hold = LegalHold(member=locked, reason_kind=reason_kind, note=note.strip(), placed_by=actor)
+        save_tracked(
+            hold,
+            actor=actor,
+            reason=record_text("法的保全を設定（%(kind)s）", kind=HoldReason(reason_kind).label),
+        )
+    return hold
+
+
+def release_legal_hold(hold: LegalHold, *, actor, reason: str) -> LegalHold:
+    """Release a hold; the nightly erasure then does what the keeping table says."""
+    require_perm(actor, roles.MANAGE_LEGAL_HOLD)
+    if not reason.strip():
+        raise ValidationError({"release_reason": _("解除の理由を入力してください。")})
+    with transaction.atomic():
+        locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
+        if locked.released_at is not None:
+            raise ValidationError(_("この保全はすでに解除されています。"))
+        locked.released_at = timezone.now()
+        locked.released_by = actor
+        locked.release_reason = reason.strip()
+        save_tracked(locked, actor=actor, reason=record_text("法的保全を解除"))
+    return locked

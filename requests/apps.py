@@ -7,3 +7,10 @@ class RequestsConfig(AppConfig):
 
     name = "requests"
     verbose_name = pgettext_lazy("app", "開示等の請求・問い合わせ")
+
+    def ready(self) -> None:
+        from members import keeping
+        from requests import erasure
+
+        keeping.register_hold_source("open_request", erasure.open_request_hold)
+        keeping.register_eraser("requests", erasure.erase_request_traces)

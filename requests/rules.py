@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from members import keeping
+
 
 class Kind:
     DISCLOSURE = "disclosure"
@@ -206,12 +208,9 @@ REFUSAL_GROUNDS = {
     "business": _("当社の業務の適正な実施に著しい支障を及ぼすおそれがある（個人情報保護法第33条第2項第2号）"),
     "law": _("他の法令に違反することとなる（個人情報保護法第33条第2項第3号）"),
 }
-# Grounds for keeping an item asked to be deleted (APPI Art. 35: act "to the extent necessary").
-RETENTION_GROUNDS = {
-    "aml_retention": _("犯罪収益移転防止法により取引関係終了後7年間の保存義務がある本人確認記録"),
-    "bureau_registration": _("個人信用情報機関に所定の期間登録される情報（同意条項第3条）"),
-    "contract_record": _("割賦販売法・貸金業法により保存が必要な契約・取引の記録"),
-}
+# Grounds for keeping an item asked to be deleted (APPI Art. 35: act "to the extent necessary"):
+# the keeping table's legal grounds (members.keeping.GROUNDS), read by the nightly erasure too.
+RETENTION_GROUNDS = {code: ground.label for code, ground in keeping.GROUNDS.items()}
 
 
 class Channel:
@@ -284,18 +283,14 @@ def document_within_six_months(issued_on: date, today: date) -> bool:
     return (today - issued_on).days <= AGENT_DOCUMENT_MAX_AGE_DAYS
 
 
-# What a deletion request may name (APPI Art. 35), and the retention duty that can keep it.
+# What a deletion request may name (APPI Art. 35), and the retention duty that can keep it:
 # target -> (label, retention ground checked by requests.selectors.retention_ground or None).
+# Built from the keeping table (members.keeping.KEEPING), plus the marketing use (not a category).
 DELETION_TARGETS: dict[str, tuple[str, str | None]] = {
-    "contact_records": (_("⑤ 応対記録（通話内容の要旨・録音の参照）"), None),
-    "public_records": (_("⑩ 公開情報"), None),
-    "online_auth_events": (_("⑨ オンライン認証記録（端末・IPアドレス）"), None),
-    "financial_declarations": (_("④ 申告された資産・収入等"), "contract_record"),
+    **{t: (k.label, k.ground or None) for t, k in keeping.KEEPING.items() if k.requestable},
     "marketing": (_("営業案内・市場調査のための利用"), None),
-    "identity_documents": (_("⑥⑦⑧ 本人確認書類の記録"), "aml_retention"),
-    "contracts": (_("②③ 契約内容・支払状況"), "contract_record"),
-    "bureau_registrations": (_("個人信用情報機関への登録"), "bureau_registration"),
 }
-# Years a retention duty lasts after the relationship ended: identity-verification records
-# (犯罪収益移転防止法第6条: 7 years) and transaction books (貸金業法第19条 and its rules: 10 years).
-RETENTION_YEARS_AFTER_END = {"aml_retention": 7, "contract_record": 10}
+# Years a retention duty lasts after the relationship ended (from the keeping table).
+RETENTION_YEARS_AFTER_END = {
+    k.ground: k.years for k in keeping.KEEPING.values() if k.ground and k.years is not None
+}

@@ -9,9 +9,9 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, 
 from django.utils import timezone
 
 from bureaus.selectors import registrations_for_member
-from consentoffice.dates import add_years
+from members import keeping
+from members.keeping import ended_members
 from members.models import Contract, Member
-from members.retention import ended_members
 from requests import rules
 from requests.models import Ticket, TicketParticipant
 
@@ -91,7 +91,10 @@ def relationship_ended_on(member: Member) -> date | None:
 
 
 def retention_ground(member: Member, target: str, today: date | None = None) -> str:
-    """The retention duty that keeps ``target`` from being deleted today, or "" (APPI Art. 35)."""
+    """The retention duty that keeps ``target`` from being deleted today, or "" (APPI Art. 35).
+
+    Read from the keeping table with the nightly erasure's own counting (``members.keeping``):
+    refused exactly while the nightly erasure would still keep the target."""
     today = today or timezone.localdate()
     _label, ground = rules.DELETION_TARGETS[target]
     if ground is None:
@@ -100,10 +103,8 @@ def retention_ground(member: Member, target: str, today: date | None = None) -> 
         return ground if _has_live_registration(member, today) else ""
     if not Contract.objects.filter(member=member).exists():
         return ""
-    ended = relationship_ended_on(member)
-    if ended is None or add_years(ended, rules.RETENTION_YEARS_AFTER_END[ground]) > today:
-        return ground
-    return ""
+    years = keeping.KEEPING[target].years
+    return ground if keeping.kept_on(relationship_ended_on(member), years, today) else ""
 
 
 def _has_live_registration(member: Member, today: date) -> bool:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.files.storage import storages
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from members.models import AccessAction
@@ -20,6 +21,10 @@ from requests.models import DisclosurePackage, Ticket
 @permission_required("requests.view_ticket", raise_exception=True)
 def download_package(request, pk: int):
     package = get_object_or_404(DisclosurePackage.objects.select_related("ticket"), pk=pk)
+    storage = storages[PRIVATE_STORAGE]
+    if not storage.exists(package.file):
+        # Erased with the member's data (clause Art. 7); the row keeps the manifest and SHA-256.
+        return HttpResponse(gettext("この開示パッケージのファイルは削除済みです。"), status=410)
     record_access(
         user=request.user,
         action=AccessAction.DOWNLOAD,
@@ -27,7 +32,7 @@ def download_package(request, pk: int):
         request=request,
         detail=f"disclosure package {package.ticket.number}",
     )
-    stream = storages[PRIVATE_STORAGE].open(package.file, "rb")
+    stream = storage.open(package.file, "rb")
     return FileResponse(
         stream,
         as_attachment=True,

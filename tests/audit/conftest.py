@@ -76,6 +76,9 @@ def member_with_everything(actor) -> m.Member:
     CorrectionItem.objects.create(ticket=ticket, field="phone", requested_value="0311112222")
     DeletionItem.objects.create(ticket=ticket, target="contact_records")
     DisclosurePackage.objects.create(ticket=ticket, file="x.zip", sha256="0" * 64, size=1, created_by=actor)
+    m.LegalHold.objects.create(
+        member=member, reason_kind="litigation", note="令和7年(ワ)第1号", placed_by=actor
+    )
     record_access(user=actor, action="view", member=member, detail="test")
     return member
 

@@ -26,7 +26,8 @@ def _member_ended(years: float, **contract) -> Member:
 
 
 def test_the_plan_and_the_run_do_exactly_what_the_policy_says(db):
-    old = _member_ended(8)
+    old = _member_ended(11)
+    eight = _member_ended(8)  # identity records are over (7 years), the books (10 years) are not
     recent = _member_ended(2)
     running = MemberFactory()
     ContractFactory(member=running)
@@ -47,6 +48,9 @@ def test_the_plan_and_the_run_do_exactly_what_the_policy_says(db):
         (old.member_no, "contact_records"),
         (old.member_no, "identity_documents"),
         (old.member_no, "attributes"),
+        (eight.member_no, "online_auth_events"),
+        (eight.member_no, "contact_records"),
+        (eight.member_no, "identity_documents"),
         (recent.member_no, "online_auth_events"),
         (declined.member_no, "online_auth_events"),
     }
@@ -60,6 +64,8 @@ def test_the_plan_and_the_run_do_exactly_what_the_policy_says(db):
         and old.phone == "0000000000"
     )
     assert IdentityDocument.objects.get(member=old).number == ""
+    eight.refresh_from_db()
+    assert eight.status != MemberStatus.ANONYMIZED and IdentityDocument.objects.get(member=eight).number == ""
     assert ContactRecord.objects.get(member=recent).summary == "解約の申出"  # 5 years not yet over
     assert OnlineAuthEvent.objects.get(member=recent).device == ERASED_TEXT
     assert OnlineAuthEvent.objects.get(member=running).device == "iPhone"
@@ -70,7 +76,7 @@ def test_the_plan_and_the_run_do_exactly_what_the_policy_says(db):
 
 
 def test_a_second_run_changes_nothing(db):
-    _member_ended(8)
+    _member_ended(11)
     retention.apply(actor=system_user(), today=TODAY)
     counts = (Member.history.count(), ContactRecord.history.count(), IdentityDocument.history.count())
     assert retention.plan(today=TODAY) == []
@@ -79,7 +85,7 @@ def test_a_second_run_changes_nothing(db):
 
 
 def test_dry_run_command_lists_without_changing(db, capsys):
-    member = _member_ended(8)
+    member = _member_ended(11)
     call_command("apply_retention", "--dry-run")
     assert member.member_no in capsys.readouterr().out
     member.refresh_from_db()

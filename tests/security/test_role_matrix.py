@@ -236,6 +236,13 @@ ADMIN_MODELS: dict[str, dict[str, tuple]] = {
     "members.entrustment": _READ_ALL,
     "members.provisionrecord": _READ_ALL,
     "members.accesslog": _READ_SUPERVISORS,
+    "members.legalhold": {  # placed and released by the privacy officer only (clause Art. 7)
+        "changelist": (LOGIN, 403, 403, 200),
+        "add": (LOGIN, 403, 403, 200),
+        "change": (LOGIN, 403, 403, 200),
+        "delete": (LOGIN, 403, 403, 403),
+        "history": (LOGIN, 403, 403, 200),
+    },
     "requests.ticket": _ADD_ALL,
     "requests.reminder": _READ_ALL,
     "bureaus.bureau": _READ_ALL,
@@ -304,6 +311,9 @@ def world(private_storage, operator, supervisor, supervisor2, privacy_officer):
     member_services.update_member(member, actor=operator, reason="転居の届出", phone="0311112222")
     ContactRecordFactory(member=member)
     IdentityDocumentFactory(member=member)
+    member_services.place_legal_hold(
+        member, actor=privacy_officer, reason_kind="litigation", note="令和8年(ワ)第1号"
+    )
     contractor = member_services.save_contractor(
         actor=supervisor, name="債権回収テスト", business="督促", address="東京都港区芝浦9-9-9"
     )

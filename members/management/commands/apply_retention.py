@@ -15,6 +15,10 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run: bool, **options):
         steps = retention.plan() if dry_run else retention.apply(actor=system_user())
         for step in steps:
-            self.stdout.write(f"{step.member_no}\t{step.target}\t{step.records}\t{step.ended_on.isoformat()}")
+            held = f"\theld: {','.join(step.held_by)}" if step.held else ""
+            self.stdout.write(
+                f"{step.member_no}\t{step.target}\t{step.records}\t{step.ended_on.isoformat()}{held}"
+            )
         verb = "would process" if dry_run else "processed"
-        self.stdout.write(self.style.SUCCESS(f"{verb} {len(steps)} step(s)"))
+        acted = [s for s in steps if not s.held]
+        self.stdout.write(self.style.SUCCESS(f"{verb} {len(acted)} step(s), {len(steps) - len(acted)} held"))
