@@ -18,6 +18,22 @@ admin.site.index_title = _("業務メニュー")
 admin.site.site_url = None
 
 
+def action_form_response(model_admin, request, *, template: str, title, form, objects, action_name: str):
+    """The page of an admin action that asks for input first (``admin/action_form.html``)."""
+    from django.template.response import TemplateResponse
+
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.model._meta,
+        "form": form,
+        "objects": objects,
+        "action_name": action_name,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, template, context)
+
+
 class ServiceRefused(Exception):
     """A service refused the input during ``save_model``: the change form is shown again with the
     service's messages as form errors (the surrounding transaction has rolled back)."""

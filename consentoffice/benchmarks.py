@@ -365,28 +365,10 @@ def case_bureau_batch(ctx: Context) -> Row:
         "信用情報機関 登録ファイル bureau batch",
         target=f"≤ {BUREAU_SECONDS} s, ≤ {BUREAU_PEAK_MB} MB",
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "consentoffice.settings"),
-        "DATABASE_URL": _database_url(),
-    }
-    code = (
-        "import django; django.setup(); from consentoffice.benchmarks import bureau_child; bureau_child(%d)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code % ctx.bureau_records],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=settings.BASE_DIR,
-        timeout=1800,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        row.note = "failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:200]
-        row.met = False
+    result, failure = _child(f"bureau_child({ctx.bureau_records:d})")
+    if failure:
+        row.note, row.met = failure, False
         return row
-    result = json.loads(lines[-1])
     seconds = result["seconds"]
     row.median_ms = row.p95_ms = seconds * 1000
     row.queries = result["queries"]

@@ -13,7 +13,6 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -22,7 +21,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from consentoffice import roles
-from consentoffice.admin import ReadOnlyModelAdmin, ServiceModelAdmin
+from consentoffice.admin import ReadOnlyModelAdmin, ServiceModelAdmin, action_form_response
 from consentoffice.crypto import mask
 from members import selectors, services
 from members.forms import (
@@ -452,16 +451,15 @@ class ContractAdmin(ServiceModelAdmin):
                     request, gettext("%(count)d件の申込を謝絶しました。") % {"count": done}, messages.SUCCESS
                 )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("申込の謝絶"),
-            "opts": self.model._meta,
-            "form": form,
-            "contracts": queryset.select_related("member"),
-            "action_name": "decline_applications",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/members/contract/decline_applications.html", context)
+        return action_form_response(
+            self,
+            request,
+            template="admin/members/contract/decline_applications.html",
+            title=_("申込の謝絶"),
+            form=form,
+            objects=queryset.select_related("member"),
+            action_name="decline_applications",
+        )
 
     def _decide(self, request, queryset, *, approve: bool, reason: str = "") -> int:
         done = 0

@@ -6,14 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from consentoffice import roles
-from consentoffice.admin import ServiceModelAdmin
+from consentoffice.admin import ServiceModelAdmin, action_form_response
 from members import services
 from members.admin import ReadOnlyInline, register_member_inline
 from members.models import LegalHold
@@ -88,16 +87,15 @@ class LegalHoldAdmin(ServiceModelAdmin):
                 request, gettext("%(count)d件の保全を解除しました。") % {"count": done}, messages.SUCCESS
             )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("法的保全の解除"),
-            "opts": self.model._meta,
-            "form": form,
-            "holds": queryset.select_related("member"),
-            "action_name": "release_holds",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/members/legalhold/release_holds.html", context)
+        return action_form_response(
+            self,
+            request,
+            template="admin/members/legalhold/release_holds.html",
+            title=_("法的保全の解除"),
+            form=form,
+            objects=queryset.select_related("member"),
+            action_name="release_holds",
+        )
 
 
 class LegalHoldInline(ReadOnlyInline):

@@ -37,7 +37,7 @@ from consentoffice.i18n import record_text
 from members import selectors
 from members.models import AccessAction, AccessLog, ExtractChannel, ExtractPurpose, MarketingExtract, Member
 from members.normalize import format_phone, format_postal_code
-from members.services import _origin, require_perm
+from members.services import record_access_set, require_perm
 
 # Rows fetched per round trip and written per block of the CSV.
 CHUNK_ROWS = 2000
@@ -129,30 +129,17 @@ def count_extract(*, actor, purpose: str, channel: str, on: date | None = None) 
 
 
 def _log_members(extract: MarketingExtract, queryset: QuerySet[Member], *, request=None) -> int:
-    """One access-log ``export`` row per member of ``queryset`` in one INSERT … SELECT (the style of
-    ``consentoffice.audit.copy_to_history``); returns how many."""
-    db = connections[router.db_for_write(AccessLog)]
-    ip, path = _origin(request)
-    quote = db.ops.quote_name
-    source, source_params = queryset.order_by().values("id").query.sql_with_params()
-    columns = ", ".join(
-        quote(c) for c in ("member_id", "user_id", "action", "at", "ip_address", "path", "detail")
+    """One access-log ``export`` row per member of ``queryset``, written by the database in one
+    INSERT … SELECT (``services.record_access_set``); returns how many."""
+    return record_access_set(
+        user=extract.user,
+        action=AccessAction.EXPORT,
+        member_ids=queryset.order_by().values("id"),
+        request=request,
+        detail=extract.log_detail,
+        at=extract.started_at,
+        distinct=False,
     )
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "
-            f"SELECT source.{quote('id')}, %s, %s, %s, %s, %s, %s FROM ({source}) AS source",
-            [
-                extract.user_id,
-                AccessAction.EXPORT.value,
-                db.ops.adapt_datetimefield_value(extract.started_at),
-                db.ops.adapt_ipaddressfield_value(ip),
-                path,
-                extract.log_detail[:300],
-                *source_params,
-            ],
-        )
-        return cursor.rowcount
 
 
 def start_extract(

@@ -7,7 +7,7 @@ may not act raises ``PermissionDenied``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -853,10 +853,20 @@ def record_access_bulk(*, user, action: str, members, request=None, detail: str 
     return AccessLog.objects.bulk_create(rows)
 
 
-def record_access_set(*, user, action: str, member_ids, request=None, detail: str = "") -> int:
+def record_access_set(
+    *,
+    user,
+    action: str,
+    member_ids,
+    request=None,
+    detail: str = "",
+    at: datetime | None = None,
+    distinct: bool = True,
+) -> int:
     """One access-log row per member of ``member_ids`` (a queryset of member ids, e.g.
     ``qs.values("member_id")``), written by the database in one INSERT … SELECT: a download or an
-    extract of a million members is logged per member without a row passing through Python."""
+    extract of a million members is logged per member without a row passing through Python.
+    ``distinct=False`` where the ids are known to be unique (members' own ids)."""
     ip, path = _origin(request)
     db = connections[member_ids.db]
     quote = db.ops.quote_name
@@ -867,12 +877,13 @@ def record_access_set(*, user, action: str, member_ids, request=None, detail: st
     with db.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "
-            f"SELECT DISTINCT source.{quote(_only_column(member_ids))}, %s, %s, %s, %s, %s, %s "
+            f"SELECT {'DISTINCT ' if distinct else ''}source.{quote(_only_column(member_ids))}, "
+            "%s, %s, %s, %s, %s, %s "
             f"FROM ({source}) AS source",
             [
                 user.pk,
                 AccessAction(action).value,
-                db.ops.adapt_datetimefield_value(timezone.now()),
+                db.ops.adapt_datetimefield_value(at or timezone.now()),
                 db.ops.adapt_ipaddressfield_value(ip),
                 path,
                 detail[:300],
