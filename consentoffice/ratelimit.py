@@ -2,7 +2,8 @@
 
 django-axes locks a *username from an address* after a few wrong passwords; this throttles an
 *address* whatever usernames it tries (password spraying), and the partners' inbound endpoint
-per affiliate and address (a misbehaving or hostile partner system cannot flood the workers).
+per address whatever affiliate code the URL names (a misbehaving or hostile partner system cannot
+flood the workers).
 
 Counting uses ``cache.add`` + ``cache.incr``, atomic on Redis and within one process on the
 local-memory cache. ``CACHES`` uses Redis when ``CACHE_URL`` is set, so every web process shares
@@ -77,7 +78,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "partner_inbound",
         frozenset({"POST"}),
-        re.compile(r"^/partners/([-\w]+)/member-changes$"),
+        # Keyed by the client address alone: a code in the URL, which the caller chooses, must
+        # not open a fresh bucket.
+        re.compile(r"^/partners/[-\w]+/member-changes$"),
         json=True,
     ),
 )

@@ -39,7 +39,7 @@ from consentoffice.i18n import record_text
 from consentoffice.models import Notification
 from consentoffice.queue import enqueue_on_commit
 from consentoffice.services import notify_roles
-from members import services
+from members import selectors, services
 from members.models import (
     CATEGORY_1_FIELDS,
     Affiliate,
@@ -303,8 +303,13 @@ def replay(event: PartnerSyncEvent, *, actor) -> PartnerSyncEvent:
         locked = PartnerSyncEvent.objects.select_for_update().get(pk=event.pk)
         if locked.status != SyncStatus.DEAD or locked.direction != SyncDirection.OUTBOUND:
             raise ValidationError(_("送信不能の送信イベントだけが再送できます。"))
-        if locked.member.provision_stopped and "stops" not in locked.payload:
-            raise ValidationError(_("この会員は第三者提供を停止しています。"))
+        # A change goes again only while partner provision is allowed (selectors.may_use): not
+        # after a stop of provision, once no transaction runs, nor for an anonymized member whose
+        # event was erased. A stop notice always may: the affiliate must learn of the stop.
+        if "stops" not in locked.payload and not selectors.may_use(
+            locked.member, selectors.PARTNER_PROVISION
+        ):
+            raise ValidationError(_("この会員の情報は提携先へ提供できません（提供停止・取引終了・匿名化）。"))
         locked.status = SyncStatus.PENDING
         locked.attempts = 0
         locked.next_attempt_at = timezone.now()

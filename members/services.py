@@ -419,6 +419,37 @@ def end_consented_uses(member: Member, *, actor, reason: str) -> int:
     return withdrawn
 
 
+def end_consented_uses_due(*, actor, on: date | None = None, chunk: int = 5000) -> int:
+    """The nightly side of ``end_consented_uses``: a contract ended on a day set in advance ends
+    the member's last transaction without anyone acting that day. Every consent to marketing or
+    research still granted where ``selectors.usable_members`` no longer allows that use (clause
+    Art. 7; anonymized members aside) is withdrawn, set-based, with its history row. Idempotent."""
+    from consentoffice.audit import copy_to_history
+    from members import selectors
+
+    on = on or timezone.localdate()
+    reason = record_text("取引の終了・不成立により営業案内・市場調査への利用を終了（同意条項第7条）")
+    now = timezone.now()
+    withdrawn = 0
+    for code in selectors.CONSENTED_USES:
+        due = (
+            Consent.objects.filter(granted=True, purpose__code=code)
+            .exclude(member__status=MemberStatus.ANONYMIZED)
+            .exclude(member__in=selectors.usable_members(code, on=on).values("pk"))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ids = list(due)
+        for start in range(0, len(ids), chunk):
+            with transaction.atomic():
+                rows = Consent.objects.filter(pk__in=ids[start : start + chunk], granted=True)
+                withdrawn += rows.update(granted=False, recorded_at=now)
+                copy_to_history(
+                    Consent.objects.filter(pk__in=ids[start : start + chunk]), actor=actor, reason=reason
+                )
+    return withdrawn
+
+
 def decide_application(
     contract: Contract, *, approve: bool, actor, reason: str = "", decided_on: date | None = None
 ) -> Contract:

@@ -16,7 +16,10 @@ def deliver_partner_sync() -> dict:
 def apply_retention() -> dict:
     """Erase and anonymize what the retention policy says is due (clause Art. 7)."""
     from consentoffice.audit import system_user
-    from members import retention
+    from members import retention, services
 
-    steps = retention.apply(actor=system_user())
-    return {"steps": len(steps)}
+    actor = system_user()
+    # Clause Art. 7 first: uses that ended with a contract ended on a day set in advance.
+    withdrawn = services.end_consented_uses_due(actor=actor)
+    steps = retention.apply(actor=actor)
+    return {"steps": len(steps), "consents_withdrawn": withdrawn}

@@ -146,9 +146,24 @@ def test_an_oversized_body_is_413(client, setup):
     assert member.phone == "09011112222"
 
 
-def test_an_unknown_affiliate_is_404(client, setup):
+@pytest.mark.parametrize(
+    "how",
+    [
+        {},  # signed with some secret
+        {"signature": "sha256=" + "0" * 64},
+        {"timestamp": 1},  # stale
+        {"signature": "nonsense"},
+    ],
+)
+def test_an_unknown_affiliate_answers_exactly_as_a_bad_signature_does(client, setup, how):
+    """Issue 14: the answers do not tell which affiliate codes exist."""
     _sender, _other, member = setup
-    assert _post(client, "nobody", _doc(member)).status_code == 404
+    document = _doc(member)
+    unknown = _post(client, "nobody", document, secret="guessed", **how)
+    known = _post(client, "sakura", document, secret="guessed", **how)
+    assert unknown.status_code == known.status_code == 401
+    assert unknown.content == known.content
+    assert sorted(unknown.headers) == sorted(known.headers)
 
 
 def test_only_post_is_accepted(client, setup):

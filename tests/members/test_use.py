@@ -191,6 +191,31 @@ def test_an_application_is_approved_only_when_credit_use_is_allowed(db, supervis
     assert application.status == ContractStatus.APPLIED
 
 
+def test_a_contract_ended_on_a_day_set_in_advance_ends_the_uses_that_night(db, supervisor):
+    from consentoffice.audit import system_user
+    from members.tasks import apply_retention
+
+    member = MemberFactory()
+    contract = _contract(member, "formed")
+    _consent(member)
+    services.end_contract(contract, actor=supervisor, ended_on=timezone.localdate() + timedelta(days=30))
+    assert Consent.objects.filter(member=member, granted=False).count() == 0  # still running
+
+    assert services.end_consented_uses_due(actor=system_user(), on=timezone.localdate()) == 0
+    withdrawn = services.end_consented_uses_due(
+        actor=system_user(), on=timezone.localdate() + timedelta(days=30)
+    )
+    assert withdrawn == 3
+    reasons = _withdrawal_reasons(member)
+    assert set(reasons) == {"marketing_own", "marketing_partner", "research"}
+    assert all("同意条項第7条" in reason for reason in reasons.values())
+    assert (
+        services.end_consented_uses_due(actor=system_user(), on=timezone.localdate() + timedelta(days=30))
+        == 0
+    )
+    assert apply_retention()["consents_withdrawn"] == 0  # the nightly task runs it too (nothing left)
+
+
 # --- the member page shows each use and why ----------------------------------------------------
 
 
@@ -214,6 +239,8 @@ def test_the_member_page_shows_per_purpose_whether_the_data_may_be_used(client, 
 
 # (module, function): each uses members' data for a purpose and must ask may_use / usable_members.
 PATHS_THAT_ASK = [
+    ("members.partner_sync", "replay"),
+    ("members.services", "end_consented_uses_due"),
     ("members.services", "queue_partner_sync"),
     ("members.services", "decide_application"),
     ("members.services", "end_consented_uses"),

@@ -111,6 +111,19 @@ def test_the_partner_endpoint_answers_429_and_applies_nothing_past_the_limit(
     assert Member.history.filter(id=member.pk).count() == history
 
 
+def test_the_partner_limit_is_not_reset_by_naming_other_codes(tight_limits, client, affiliate_member):
+    """Issue 14: the bucket is the client's address; codes chosen in the URL share it."""
+    _affiliate, member = affiliate_member
+    for code in ("a1", "a2"):
+        client.post(
+            f"/partners/{code}/member-changes",
+            data=b"{}",
+            content_type="application/json",
+            REMOTE_ADDR="192.0.2.40",
+        )
+    assert _signed_post(client, member, "0399997777", ip="192.0.2.40").status_code == 429
+
+
 def test_the_partner_limit_counts_per_address(tight_limits, client, affiliate_member):
     _affiliate, member = affiliate_member
     for n in range(3):

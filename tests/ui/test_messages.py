@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from members.models import PartnerSyncEvent, SyncStatus
-from tests.factories import AffiliateFactory, MemberFactory
+from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
 from tests.ui import login
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +15,11 @@ CHANGELIST = "admin:members_partnersyncevent_changelist"
 
 
 def _event(status: str) -> PartnerSyncEvent:
+    """An event of a partner cardholder (replay asks whether provision is allowed today)."""
+    member, affiliate = MemberFactory(), AffiliateFactory()
+    ContractFactory(member=member, affiliate=affiliate)
     return PartnerSyncEvent.objects.create(
-        member=MemberFactory(), affiliate=AffiliateFactory(), payload={"changes": {}}, status=status
+        member=member, affiliate=affiliate, payload={"changes": {}}, status=status
     )
 
 
@@ -57,7 +60,7 @@ def test_a_refused_replay_says_why(client, supervisor):
         reverse(CHANGELIST), {"action": "replay_dead_events", "_selected_action": [dead.pk]}, follow=True
     )
     assert [str(m) for m in response.context["messages"]] == [
-        f"{dead.event_id}: この会員は第三者提供を停止しています。"
+        f"{dead.event_id}: この会員の情報は提携先へ提供できません（提供停止・取引終了・匿名化）。"
     ]
     dead.refresh_from_db()
     assert dead.status == SyncStatus.DEAD
