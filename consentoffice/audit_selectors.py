@@ -484,7 +484,9 @@ def history_diff(tracked: Tracked, history_id: int, *, viewer) -> Diff:
         before = getattr(previous, field.attname) if previous is not None else None
         sensitive = isinstance(field, EncryptedTextField)
         changed = previous is None and after not in (None, "") or previous is not None and before != after
-        if sensitive and not clear:
+        if getattr(field, "never_shown", False):  # a secret: masked whole, whoever looks
+            shown_before, shown_after = mask(before, visible=0), mask(after, visible=0)
+        elif sensitive and not clear:
             shown_before, shown_after = mask(before), mask(after)
         else:
             shown_before, shown_after = _display(field, before, related), _display(field, after, related)

@@ -48,7 +48,7 @@ def mask(value: str | int | None, visible: int = 4) -> str:
     if value in (None, ""):
         return ""
     text = str(value)
-    return "****" + text[-visible:] if len(text) > visible else "****"
+    return "****" + text[-visible:] if visible and len(text) > visible else "****"
 
 
 class EncryptedTextField(models.TextField):
@@ -73,6 +73,13 @@ class EncryptedTextField(models.TextField):
 
     def get_internal_type(self) -> str:
         return "TextField"
+
+
+class SecretTextField(EncryptedTextField):
+    """An encrypted secret that nobody reads back: masked whole for every role, the audit trail
+    included (an affiliate's shared secret is shown once, when the system issues it)."""
+
+    never_shown = True
 
 
 class EncryptedIntegerField(EncryptedTextField):

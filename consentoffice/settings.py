@@ -290,6 +290,13 @@ for _proxy in TRUSTED_PROXIES:
 if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Where partner-sync events may go (members.endpoints): production only https:// to public
+# addresses; development also allows http:// and local addresses (the demo's stubs) unless unset.
+PARTNER_ENDPOINT_ALLOW_HTTP = not PRODUCTION and os.environ.get("PARTNER_ENDPOINT_ALLOW_HTTP", "1") == "1"
+PARTNER_ENDPOINT_ALLOW_PRIVATE = (
+    not PRODUCTION and os.environ.get("PARTNER_ENDPOINT_ALLOW_PRIVATE", "1") == "1"
+)
+
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"

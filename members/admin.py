@@ -13,6 +13,8 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -32,6 +34,7 @@ from members.forms import (
     DeclineForm,
     IdentityDocumentForm,
     MemberAdminForm,
+    RotateSecretForm,
 )
 from members.models import (
     AccessAction,
@@ -636,20 +639,76 @@ class AffiliateAdmin(ServiceModelAdmin):
     list_display = ("code", "name", "endpoint", "basis", "active")
     list_filter = ("active", "basis")
     search_fields = ("code", "name")
+    change_form_template = "admin/members/affiliate/change_form.html"
 
     def get_fields(self, request, obj=None):
         fields = ("code", "name", "endpoint", "basis", "shared_items", "active")
         if obj is None or self.has_change_permission(request, obj):
-            fields = (*fields, "new_shared_secret", "reason")
+            fields = (*fields, "reason")
         return fields
 
     def perform_save(self, request, obj, form, change):
-        return services.save_affiliate(
+        saved = services.save_affiliate(
             actor=request.user,
             affiliate=obj if change else None,
             reason=form.cleaned_data.get("reason", ""),
             **form.affiliate_fields(),
         )
+        request._issued_secret = saved.issued_secret
+        return saved
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "_issued_secret", None)
+        if secret:  # shown this once, never stored anywhere but encrypted in the affiliate row
+            return self._secret_page(request, obj, secret)
+        return super().response_add(request, obj, post_url_continue)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/rotate-secret/",
+                self.admin_site.admin_view(self.rotate_secret_view),
+                name="members_affiliate_rotate_secret",
+            ),
+            *super().get_urls(),
+        ]
+
+    def rotate_secret_view(self, request, pk: int):
+        affiliate = get_object_or_404(Affiliate, pk=pk)
+        if not self.has_change_permission(request, affiliate):
+            raise PermissionDenied
+        form = RotateSecretForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            secret = services.rotate_affiliate_secret(
+                affiliate, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+            return self._secret_page(request, affiliate, secret)
+        return TemplateResponse(
+            request,
+            "admin/members/affiliate/rotate_secret.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("共有シークレットの再発行"),
+                "opts": self.model._meta,
+                "original": affiliate,
+                "form": form,
+            },
+        )
+
+    def _secret_page(self, request, affiliate, secret: str):
+        response = TemplateResponse(
+            request,
+            "admin/members/affiliate/secret_issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("共有シークレットを発行しました"),
+                "opts": self.model._meta,
+                "original": affiliate,
+                "secret": secret,
+            },
+        )
+        response["Cache-Control"] = "no-store, private"
+        return response
 
 
 # --- Read-only registers ------------------------------------------------------------------------

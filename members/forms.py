@@ -144,7 +144,7 @@ AFFILIATE_FIELDS = ("code", "name", "endpoint", "basis", "shared_items", "active
 
 
 class AffiliateForm(forms.ModelForm):
-    """提携先. The shared secret is write-only: entered here, never displayed."""
+    """提携先. The shared secret is issued by the system and shown once; it is never typed in."""
 
     shared_items = forms.MultipleChoiceField(
         label=_("共有する項目"),
@@ -153,13 +153,6 @@ class AffiliateForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("選ばない場合は属性情報①のすべての項目を共有します。"),
     )
-    new_shared_secret = forms.CharField(
-        label=_("共有シークレット"),
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("変更するときだけ入力してください。保存後は表示されません。"),
-    )
     reason = reason_field(required=False)
 
     class Meta:
@@ -167,14 +160,9 @@ class AffiliateForm(forms.ModelForm):
         fields = AFFILIATE_FIELDS
         field_classes = {"endpoint": partial(forms.URLField, assume_scheme="https")}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is None:
-            self.fields["new_shared_secret"].required = True
-            self.fields["new_shared_secret"].help_text = _("保存後は表示されません。")
-
     def affiliate_fields(self) -> dict[str, Any]:
-        fields = {f: self.cleaned_data[f] for f in AFFILIATE_FIELDS if f in self.cleaned_data}
-        if self.cleaned_data.get("new_shared_secret"):
-            fields["shared_secret"] = self.cleaned_data["new_shared_secret"]
-        return fields
+        return {f: self.cleaned_data[f] for f in AFFILIATE_FIELDS if f in self.cleaned_data}
+
+
+class RotateSecretForm(forms.Form):
+    reason = reason_field(required=True)

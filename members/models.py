@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext, pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from consentoffice.crypto import EncryptedIntegerField, EncryptedTextField
+from consentoffice.crypto import EncryptedIntegerField, EncryptedTextField, SecretTextField
 from members import normalize
 
 PREFECTURES = [
@@ -470,7 +470,7 @@ class Affiliate(models.Model):
     code = models.SlugField(_("提携先コード"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     endpoint = models.URLField(_("連携先URL"), max_length=300)
-    shared_secret = EncryptedTextField(_("共有シークレット"))
+    shared_secret = SecretTextField(_("共有シークレット"))
     active = models.BooleanField(_("有効"), default=True)
     basis = models.CharField(
         _("提供の根拠"), max_length=16, choices=AffiliateBasis.choices, default=AffiliateBasis.CONSENT
@@ -492,6 +492,13 @@ class Affiliate(models.Model):
         return self.name
 
     def clean(self) -> None:
+        from members.endpoints import check_endpoint
+
+        if self.endpoint:
+            try:
+                check_endpoint(self.endpoint)
+            except ValidationError as exc:
+                raise ValidationError({"endpoint": exc.messages}) from None
         unknown = sorted(set(self.shared_items or []) - set(CATEGORY_1_FIELDS))
         if unknown:
             raise ValidationError(

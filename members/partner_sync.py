@@ -40,6 +40,7 @@ from consentoffice.models import Notification
 from consentoffice.queue import enqueue_on_commit
 from consentoffice.services import notify_roles
 from members import selectors, services
+from members.endpoints import check_endpoint
 from members.models import (
     CATEGORY_1_FIELDS,
     Affiliate,
@@ -197,6 +198,10 @@ def _deliver(event: PartnerSyncEvent, client: httpx.Client) -> _Outcome:
     affiliate = event.affiliate
     if not affiliate.active:
         return _Outcome("dead", "affiliate inactive")
+    try:  # again at sending: the name may resolve elsewhere now than when it was saved
+        check_endpoint(affiliate.endpoint)
+    except ValidationError:
+        return _Outcome("dead", "endpoint refused")
     body = wire_body(event)
     timestamp = str(int(time.time()))
     headers = {

@@ -7,6 +7,7 @@ may not act raises ``PermissionDenied``.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -617,13 +618,46 @@ def add_payment_record(
 def save_affiliate(
     *, actor, affiliate: Affiliate | None = None, reason: str = "", **fields: Any
 ) -> Affiliate:
-    """Create or change a partner-card company (提携先); supervisors only."""
+    """Create or change a partner-card company (提携先); supervisors only.
+
+    The endpoint is checked (``members.endpoints``). The shared secret is never typed in: a new
+    affiliate gets one from the system, left on ``issued_secret`` for the caller to show once.
+    """
     require_perm(actor, "members.change_affiliate" if affiliate and affiliate.pk else "members.add_affiliate")
+    if "shared_secret" in fields:
+        raise ValidationError({"shared_secret": _("共有シークレットはシステムが発行します。")})
+    creating = affiliate is None or affiliate.pk is None
     affiliate = affiliate or Affiliate()
     for field, value in fields.items():
         setattr(affiliate, field, value)
+    secret = new_shared_secret() if creating else None
+    if secret:
+        affiliate.shared_secret = secret
     with transaction.atomic():
-        return save_tracked(affiliate, actor=actor, reason=reason or record_text("提携先の登録・変更"))
+        saved = save_tracked(affiliate, actor=actor, reason=reason or record_text("提携先の登録・変更"))
+    saved.issued_secret = secret
+    return saved
+
+
+SHARED_SECRET_BYTES = 32
+
+
+def new_shared_secret() -> str:
+    """32 random bytes (256 bits), URL-safe: what signs the partner protocol both ways."""
+    return secrets.token_urlsafe(SHARED_SECRET_BYTES)
+
+
+def rotate_affiliate_secret(affiliate: Affiliate, *, actor, reason: str) -> str:
+    """Issue a new shared secret (the old one stops working at once); returns it to be shown once."""
+    require_perm(actor, "members.change_affiliate")
+    reason = _require_reason(reason)
+    secret = new_shared_secret()
+    with transaction.atomic():
+        locked = Affiliate.objects.select_for_update().get(pk=affiliate.pk)
+        locked.shared_secret = secret
+        save_tracked(locked, actor=actor, reason=reason, clean=False)
+    affiliate.shared_secret = secret
+    return secret
 
 
 # --- Third-party provision records (APPI Art. 29) ------------------------------------------

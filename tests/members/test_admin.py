@@ -415,7 +415,9 @@ def test_operators_may_not_add_affiliates(operator_client):
     assert not Affiliate.objects.exists()
 
 
-def test_supervisors_add_affiliates_with_a_write_only_secret(supervisor_client, supervisor):
+def test_supervisors_add_affiliates_and_the_system_issues_the_secret_shown_once(
+    supervisor_client, supervisor
+):
     response = supervisor_client.post(
         reverse("admin:members_affiliate_add"),
         {
@@ -425,15 +427,42 @@ def test_supervisors_add_affiliates_with_a_write_only_secret(supervisor_client, 
             "basis": "consent",
             "shared_items": ["family_name", "phone"],
             "active": "on",
-            "new_shared_secret": "s3cret-value-for-tests",
+            "new_shared_secret": "typed-by-hand",  # no such field any more: ignored
         },
     )
-    assert response.status_code == 302
+    assert response.status_code == 200
     affiliate = Affiliate.objects.get(code="skyair")
-    assert affiliate.shared_secret == "s3cret-value-for-tests"
+    secret = affiliate.shared_secret
+    assert len(secret) >= 43 and secret != "typed-by-hand"
+    assert secret in response.content.decode()  # shown this once
+    assert "no-store" in response["Cache-Control"]
     assert affiliate.history.get().history_user == supervisor
     page = supervisor_client.get(reverse("admin:members_affiliate_change", args=[affiliate.pk]))
-    assert "s3cret-value-for-tests" not in page.content.decode()
+    assert secret not in page.content.decode()
+
+
+def test_a_supervisor_rotates_the_secret_with_a_reason_and_sees_the_new_one_once(
+    supervisor_client, supervisor
+):
+    affiliate = AffiliateFactory()
+    old = affiliate.shared_secret
+    url = reverse("admin:members_affiliate_rotate_secret", args=[affiliate.pk])
+    assert supervisor_client.post(url, {"reason": ""}).status_code == 200  # a reason is needed
+    affiliate.refresh_from_db()
+    assert affiliate.shared_secret == old
+
+    response = supervisor_client.post(url, {"reason": "提携先の担当者交代"})
+
+    affiliate.refresh_from_db()
+    assert affiliate.shared_secret != old and len(affiliate.shared_secret) >= 43
+    assert affiliate.shared_secret in response.content.decode()
+    assert affiliate.history.first().history_change_reason == "提携先の担当者交代"
+
+
+def test_operators_may_not_rotate_a_secret(operator_client):
+    affiliate = AffiliateFactory()
+    url = reverse("admin:members_affiliate_rotate_secret", args=[affiliate.pk])
+    assert operator_client.post(url, {"reason": "x"}).status_code == 403
 
 
 def test_operators_may_not_publish_a_consent_version(operator_client, privacy_officer):

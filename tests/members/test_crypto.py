@@ -41,8 +41,12 @@ def make_sensitive_rows(operator, supervisor) -> dict:
         code="partner-x",
         name="提携先X",
         endpoint="https://partner.example/",
-        shared_secret=SECRET,
     )
+    assert len(affiliate.issued_secret) >= 43  # 32 random bytes, issued by the system
+    # A known value to look for below (the system's own is random), in the row and its history.
+    Affiliate.objects.filter(pk=affiliate.pk).update(shared_secret=SECRET)
+    Affiliate.history.filter(id=affiliate.pk).update(shared_secret=SECRET)
+    affiliate.refresh_from_db()
     contract = services.apply_for_contract(
         actor=operator,
         member=member,

@@ -308,7 +308,8 @@ def test_main_flows_leave_no_personal_data_in_logs_tasks_errors_or_error_pages(
     new_phone = "0357778888"
     secrets |= {new_phone, "03-5777-8888", "みなと花子", f"{other_partner.family_name_kana} ハナコ"}
 
-    with FakeAffiliate(spec["shared_secret"]) as fake, django_capture_on_commit_callbacks(execute=True):
+    issued = Affiliate.objects.get(code=spec["code"]).shared_secret  # issued by the system
+    with FakeAffiliate(issued) as fake, django_capture_on_commit_callbacks(execute=True):
         affiliate = member_services.save_affiliate(
             actor=supervisor,
             affiliate=Affiliate.objects.get(code=spec["code"]),
@@ -361,12 +362,8 @@ def test_main_flows_leave_no_personal_data_in_logs_tasks_errors_or_error_pages(
         ):
             assert reader.get(url).status_code == 200, url
         # The affiliate tells us of a change, once well-formed and once not.
-        ok = _signed_inbound(
-            client, affiliate, spec["shared_secret"], other_partner, {"given_name_kana": "ハナコ"}
-        )
-        bad = _signed_inbound(
-            client, affiliate, spec["shared_secret"], other_partner, {"family_name_kana": "みなと花子"}
-        )
+        ok = _signed_inbound(client, affiliate, issued, other_partner, {"given_name_kana": "ハナコ"})
+        bad = _signed_inbound(client, affiliate, issued, other_partner, {"family_name_kana": "みなと花子"})
         assert (ok.status_code, bad.status_code) == (200, 400)
         # Error pages: a 404 whose address carries a name, and a 500 (the package file cannot be
         # read: a directory stands where it was; an erased file answers 410, not an error).

@@ -162,6 +162,10 @@ URLS: dict[str, Row] = {
     "admin/otp_totp/totpdevice/<int:pk>/qrcode/": Row(
         lambda w: reverse("admin:otp_totp_totpdevice_qrcode", args=[w.device.pk]), (LOGIN, 403, 403, 403)
     ),
+    "admin/members/affiliate/<int:pk>/rotate-secret/": Row(
+        lambda w: reverse("admin:members_affiliate_rotate_secret", args=[w.affiliate.pk]),
+        (LOGIN, 403, 200, 200),
+    ),
     "admin/bureaus/submissionbatch/<int:pk>/download/": Row(
         lambda w: reverse("admin:bureaus_submissionbatch_download", args=[w.batch.pk]),
         (LOGIN, 403, 200, 200),
