@@ -22,6 +22,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 from django.conf import settings
@@ -114,7 +115,25 @@ DRAIN_BATCH = 50
 SEND_CONCURRENCY = 8  # requests in flight per drain
 
 
-def _claim_batch(event_ids: list[int], now: datetime) -> set[int]:
+@dataclass(frozen=True)
+class Lease:
+    """A drain's hold on a claimed batch until ``until``: taken when the batch is claimed (not when
+    the drain began), written into each row's ``next_attempt_at``, which is the token: the drain
+    writes a row back only while it still holds that value, so a batch another drain took over
+    after the lease ran out is neither sent nor recorded twice."""
+
+    until: datetime
+    ids: frozenset[int]
+
+    def held(self) -> bool:
+        """Still time to send: a request's timeout (at most half the lease) before it runs out."""
+        margin = timedelta(
+            seconds=min(settings.PARTNER_SYNC_TIMEOUT_SECONDS, settings.PARTNER_SYNC_LEASE_SECONDS / 2)
+        )
+        return timezone.now() + margin < self.until
+
+
+def _claim_batch(event_ids: list[int], now: datetime) -> Lease:
     """Take a lease on a batch: rows another worker holds or has handled are skipped."""
     with transaction.atomic():
         ids = list(
@@ -122,11 +141,10 @@ def _claim_batch(event_ids: list[int], now: datetime) -> set[int]:
             .filter(pk__in=event_ids, status=SyncStatus.PENDING, next_attempt_at__lte=now)
             .values_list("pk", flat=True)
         )
+        until = timezone.now() + timedelta(seconds=settings.PARTNER_SYNC_LEASE_SECONDS)
         if ids:
-            PartnerSyncEvent.objects.filter(pk__in=ids).update(
-                next_attempt_at=now + timedelta(seconds=settings.PARTNER_SYNC_LEASE_SECONDS)
-            )
-    return set(ids)
+            PartnerSyncEvent.objects.filter(pk__in=ids).update(next_attempt_at=until)
+    return Lease(until=until, ids=frozenset(ids))
 
 
 @dataclass
@@ -158,14 +176,15 @@ def deliver_due_events(*, limit: int = 500, client: httpx.Client | None = None) 
         pool = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY) if candidates else None
         for start in range(0, len(candidates), DRAIN_BATCH):
             batch = candidates[start : start + DRAIN_BATCH]
-            claimed = _claim_batch([event.pk for event in batch], now)
-            events = [event for event in batch if event.pk in claimed]
+            lease = _claim_batch([event.pk for event in batch], timezone.now())
+            events = [event for event in batch if event.pk in lease.ids]
             # Sent side by side: a drain holds at most one event per (affiliate, member)
-            # (``due_events``), so the order of one member's changes is kept.
-            outcomes = list(pool.map(lambda event: _deliver(event, client), events))
-            for outcome in outcomes:
+            # (``due_events``), so the order of one member's changes is kept. An event whose
+            # lease has run out by its turn is left to whoever holds it now.
+            outcomes = list(pool.map(partial(_send_while_held, lease=lease, client=client), events))
+            handled = [(event, outcome) for event, outcome in zip(events, outcomes, strict=True) if outcome]
+            for _event, outcome in _record_batch(handled, lease=lease, actor=actor):
                 setattr(result, outcome.kind, getattr(result, outcome.kind) + 1)
-            _record_batch(list(zip(events, outcomes, strict=True)), actor=actor)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -174,6 +193,10 @@ def deliver_due_events(*, limit: int = 500, client: httpx.Client | None = None) 
     if result.dead:
         _notify_dead(result.dead)
     return result
+
+
+def _send_while_held(event: PartnerSyncEvent, *, lease: Lease, client: httpx.Client) -> _Outcome | None:
+    return _deliver(event, client) if lease.held() else None
 
 
 def _notify_dead(count: int) -> None:
@@ -238,14 +261,23 @@ def _record(event: PartnerSyncEvent, outcome: _Outcome, *, actor) -> None:
 RECORDED_FIELDS = ["attempts", "last_error", "status", "sent_at", "next_attempt_at"]
 
 
-def _record_batch(handled: list[tuple[PartnerSyncEvent, _Outcome]], *, actor) -> None:
+def _record_batch(
+    handled: list[tuple[PartnerSyncEvent, _Outcome]], *, lease: Lease, actor
+) -> list[tuple[PartnerSyncEvent, _Outcome]]:
     """The outcomes of a batch: one UPDATE and one history INSERT per kind of outcome, each
-    history row with the actor and the reason as ``save_tracked`` would write it."""
-    by_reason: dict[str, list[PartnerSyncEvent]] = {}
-    for event, outcome in handled:
-        by_reason.setdefault(_apply(event, outcome), []).append(event)
-    delivered = [event for event, outcome in handled if outcome.kind == "sent"]
+    history row with the actor and the reason as ``save_tracked`` would write it. Only rows the
+    lease still holds are written (another drain took over the rest); returns those recorded."""
     with transaction.atomic():
+        held = set(
+            PartnerSyncEvent.objects.select_for_update()
+            .filter(pk__in=[event.pk for event, _outcome in handled], next_attempt_at=lease.until)
+            .values_list("pk", flat=True)
+        )
+        handled = [(event, outcome) for event, outcome in handled if event.pk in held]
+        by_reason: dict[str, list[PartnerSyncEvent]] = {}
+        for event, outcome in handled:
+            by_reason.setdefault(_apply(event, outcome), []).append(event)
+        delivered = [event for event, outcome in handled if outcome.kind == "sent"]
         for reason, events in by_reason.items():
             bulk_update_with_history(
                 events, PartnerSyncEvent, RECORDED_FIELDS, default_user=actor, default_change_reason=reason
@@ -256,6 +288,7 @@ def _record_batch(handled: list[tuple[PartnerSyncEvent, _Outcome]], *, actor) ->
             actor=actor,
             reason=record_text("提携先への提供（第三者提供記録）"),
         )
+    return handled
 
 
 def _records_provision(event: PartnerSyncEvent) -> bool:

@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from consentoffice.audit import system_user
-from consentoffice.dates import add_years
 from members import keeping, retention, services
 from members.models import FinancialDeclaration, IdentityDocument, LegalHold, MemberStatus, PublicRecord
 from requests import rules, selectors
@@ -80,19 +79,23 @@ def _planned(member, target, today) -> bool:
 
 # (target, ended_on): leap day, month end, plain day; checked the day before, on and after the
 # first erasable day. A deletion item is refused exactly while the nightly job keeps the target.
+# The first erasable day is the day after the period, counted as the Civil Code counts it: the
+# end day is not counted (DESIGN, Retention), e.g. ended 31 Aug 2015 + 7 years → kept through
+# 31 Aug 2022, erasable from 1 Sep 2022.
 AGREEMENT = [
-    ("identity_documents", date(2016, 2, 29)),
-    ("identity_documents", date(2015, 8, 31)),
-    ("financial_declarations", date(2014, 3, 31)),
-    ("financial_declarations", date(2012, 2, 29)),
+    ("identity_documents", date(2016, 2, 29), date(2023, 3, 1)),
+    ("identity_documents", date(2015, 8, 31), date(2022, 9, 1)),
+    ("financial_declarations", date(2014, 3, 31), date(2024, 4, 1)),
+    ("financial_declarations", date(2012, 2, 29), date(2022, 3, 1)),
 ]
 
 
-@pytest.mark.parametrize(("target", "ended"), AGREEMENT)
-def test_refusal_and_nightly_erasure_agree_day_by_day(db, target, ended):
+@pytest.mark.parametrize(("target", "ended", "first"), AGREEMENT)
+def test_refusal_and_nightly_erasure_agree_day_by_day(db, target, ended, first):
     member = _ended_member(ended)
     years = keeping.KEEPING[target].years
-    first = add_years(ended, years)
+    assert keeping.erasable_from(ended, years) == first
+    assert keeping.erasable_from(date(2019, 1, 10), 5) == date(2024, 1, 11)  # a plain day: the day after
     for today in (first - timedelta(days=1), first, first + timedelta(days=1)):
         refused = selectors.retention_ground(member, target, today=today) != ""
         assert refused == (today < first), today
