@@ -28,6 +28,8 @@ VIEW_AUDIT_CLEAR_VALUES = "consentoffice.view_audit_clear_values"
 APPROVE_TICKET = "requests.approve_ticket"
 # A bureau registration file holds many members' records: supervisors download it, operators do not.
 DOWNLOAD_BUREAU_FILE = "bureaus.change_submissionbatch"
+# Exporting more than MEMBER_EXPORT_LIMIT members at once from the member list: the privacy officer.
+EXPORT_MANY_MEMBERS = "members.export_many_members"
 # Marketing and research lists of members (clause Art. 2(1)): the privacy officer only.
 EXTRACT_MARKETING = "members.extract_marketing"
 # Placing and releasing a legal hold on erasure (clause Art. 7): the privacy officer only.
@@ -83,7 +85,13 @@ _supervisor = (
 
 _privacy_officer = (
     _supervisor
-    | {PUBLISH_CONSENT_VERSION, VIEW_AUDIT_CLEAR_VALUES, EXTRACT_MARKETING, MANAGE_LEGAL_HOLD}
+    | {
+        PUBLISH_CONSENT_VERSION,
+        VIEW_AUDIT_CLEAR_VALUES,
+        EXTRACT_MARKETING,
+        MANAGE_LEGAL_HOLD,
+        EXPORT_MANY_MEMBERS,
+    }
     | _perms("members", "legalhold", _VIEW, _ADD)
     | _perms("members", "consentversion", _ADD, _CHANGE)
 )

@@ -359,6 +359,8 @@ AUDIT_SEAL_BATCH_SIZE = int(os.environ.get("AUDIT_SEAL_BATCH_SIZE", "50000"))
 AUDIT_ANCHOR_FILE = Path(os.environ.get("AUDIT_ANCHOR_FILE", VAR_DIR / "audit" / "anchors.log"))
 
 # Business settings.
+# How many members one CSV export from the member list may hold; more needs the privacy officer.
+MEMBER_EXPORT_LIMIT = int(os.environ.get("MEMBER_EXPORT_LIMIT", "100"))
 DISCLOSURE_FEE_YEN = int(os.environ.get("DISCLOSURE_FEE_YEN", "1000"))
 REQUEST_DUE_DAYS = 14  # APPI Art. 39: the person may sue two weeks after the request arrived.
 REQUEST_DUE_SOON_DAYS = 3

@@ -6,8 +6,7 @@ Every member page view, search and export leaves an access-log row; search terms
 
 from __future__ import annotations
 
-import csv
-
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from consentoffice import roles
 from consentoffice.admin import ReadOnlyModelAdmin, ServiceModelAdmin, action_form_response
 from consentoffice.crypto import mask
+from consentoffice.csv_export import csv_lines
 from members import selectors, services
 from members.forms import (
     AffiliateForm,
@@ -351,31 +351,48 @@ class MemberAdmin(ServiceModelAdmin):
 
     @admin.action(description=_("選択した会員をCSV出力"), permissions=["view"])
     def export_csv(self, request, queryset):
+        limit = settings.MEMBER_EXPORT_LIMIT
+        if (
+            not request.user.has_perm(roles.EXPORT_MANY_MEMBERS)
+            and queryset.order_by()[: limit + 1].count() > limit
+        ):
+            self.message_user(
+                request,
+                gettext(
+                    "一度にCSV出力できるのは%(limit)d人までです。それより多い出力は個人情報保護管理者に依頼してください。"
+                )
+                % {"limit": limit},
+                messages.ERROR,
+            )
+            return None
         members = list(selectors.members_for_export(queryset.values("pk")))
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        rows = (
+            [
+                member.member_no,
+                member.full_name,
+                member.full_name_kana,
+                member.birth_date.isoformat(),
+                member.get_gender_display(),
+                member.postal_code_display,
+                member.address,
+                member.phone_display,
+                member.email,
+                member.get_status_display(),
+                selectors.sensitive_display(
+                    member.declarations_newest_first[0].annual_income
+                    if member.declarations_newest_first
+                    else None,
+                    viewer=request.user,
+                ),
+            ]
+            for member in members
+        )
+        response = HttpResponse(
+            "".join(csv_lines([str(column) for column in EXPORT_COLUMNS], rows)),
+            content_type="text/csv; charset=utf-8",
+        )
         response["Content-Disposition"] = f'attachment; filename="members-{timezone.localdate():%Y%m%d}.csv"'
         response["Cache-Control"] = "no-store"
-        response.write("\ufeff")  # Excel opens UTF-8 with a BOM as UTF-8
-        writer = csv.writer(response)
-        writer.writerow([str(column) for column in EXPORT_COLUMNS])
-        for member in members:
-            declarations = member.declarations_newest_first
-            income = declarations[0].annual_income if declarations else None
-            writer.writerow(
-                [
-                    member.member_no,
-                    member.full_name,
-                    member.full_name_kana,
-                    member.birth_date.isoformat(),
-                    member.get_gender_display(),
-                    member.postal_code_display,
-                    member.address,
-                    member.phone_display,
-                    member.email,
-                    member.get_status_display(),
-                    selectors.sensitive_display(income, viewer=request.user),
-                ]
-            )
         clear = selectors.may_view_sensitive(request.user)
         services.record_access_bulk(
             user=request.user,

@@ -216,6 +216,7 @@ class Member(models.Model):
         ]
         permissions = [
             ("view_sensitive_data", _("暗号化項目（書類番号・口座・収入）を表示できる")),
+            ("export_many_members", _("上限を超える人数の会員を一度にCSV出力できる")),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,6 @@ a Japanese PDF. CSVs are UTF-8 with a BOM so that spreadsheet software in Japan 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -25,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext
 
 from bureaus.models import Submission
+from consentoffice.csv_export import csv_lines
 from members.models import (
     CATEGORY_1_FIELDS,
     Consent,
@@ -187,12 +187,8 @@ def _rows(model, fields, path, member) -> list[models.Model]:
 
 
 def _csv(model, fields, rows) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([_label(model, f) for f in fields])
-    for row in rows:
-        writer.writerow([_value(row, f) for f in fields])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    header = [_label(model, f) for f in fields]
+    return "".join(csv_lines(header, ([_value(row, f) for f in fields] for row in rows))).encode("utf-8")
 
 
 def _consent_history(member: Member) -> tuple[list[str], list[list[Any]]]:
@@ -274,11 +270,7 @@ def _build_package(ticket, *, actor) -> Built:
             document["records"][name] = [
                 {_label(model, f): _plain(_value(r, f)) for f in fields} for r in rows
             ]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows(consent_rows)
-        zf.writestr(CONSENT_HISTORY_FILE, ("\ufeff" + buffer.getvalue()).encode("utf-8"))
+        zf.writestr(CONSENT_HISTORY_FILE, "".join(csv_lines(header, consent_rows)).encode("utf-8"))
         document["consent_history"] = [dict(zip(header, row, strict=True)) for row in consent_rows]
         zf.writestr(
             JSON_FILE, json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")

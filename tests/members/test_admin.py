@@ -274,6 +274,44 @@ def test_export_writes_masked_csv_and_logs_one_row_per_member(operator_client, o
     assert set(logs.values_list("user_id", flat=True)) == {operator.pk}
 
 
+def test_export_cells_never_start_a_spreadsheet_formula(operator_client):
+    member = MemberFactory(email="=cmd@example.jp", occupation="x")
+    Member.objects.filter(pk=member.pk).update(address_line="+SUM(1,1)")
+    response = operator_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [member.pk]})
+    row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+    assert "'=cmd@example.jp" in row
+
+
+@pytest.mark.parametrize("client_fixture", ["operator_client", "supervisor_client"])
+def test_an_export_above_the_limit_needs_the_privacy_officer(request, client_fixture, settings):
+    """Issue 14: an operator exported every member in one POST; now at most the limit at once."""
+    settings.MEMBER_EXPORT_LIMIT = 3
+    client = request.getfixturevalue(client_fixture)
+    members = [MemberFactory() for _ in range(4)]
+    response = client.post(
+        CHANGELIST, {"action": "export_csv", "_selected_action": [m.pk for m in members]}, follow=True
+    )
+    assert not response["Content-Type"].startswith("text/csv")
+    assert "3人まで" in str(list(response.context["messages"])[0])
+    assert not AccessLog.objects.filter(action=AccessAction.EXPORT).exists()
+    # "select all" across the pages is the same number of members
+    response = client.post(
+        CHANGELIST, {"action": "export_csv", "select_across": "1", "_selected_action": [members[0].pk]}
+    )
+    assert not response["Content-Type"].startswith("text/csv")
+
+
+def test_the_privacy_officer_may_export_above_the_limit(client, privacy_officer, settings):
+    settings.MEMBER_EXPORT_LIMIT = 3
+    client.force_login(_staff(privacy_officer))
+    members = [MemberFactory() for _ in range(4)]
+    response = client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [m.pk for m in members]})
+    assert response["Content-Type"].startswith("text/csv")
+    logs = AccessLog.objects.filter(action=AccessAction.EXPORT, user=privacy_officer)
+    assert sorted(logs.values_list("member_id", flat=True)) == sorted(m.pk for m in members)
+
+
 # --- No deletion -----------------------------------------------------------------------------
 
 

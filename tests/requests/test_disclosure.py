@@ -217,3 +217,22 @@ def test_reply_letter_view_is_logged(client, operator):
     response = client.get(reverse("requests:reply_letter", args=[ticket.pk]))
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert AccessLog.objects.filter(user=operator, action="download", member=ticket.member).count() == 1
+
+
+def test_the_package_csvs_never_start_a_spreadsheet_formula(operator):
+    """Issue 14: the disclosure CSVs go through the one CSV writer (consentoffice.csv_export)."""
+    member = MemberFactory()
+    member_services.add_contact_record(
+        actor=operator, member=member, channel="phone", summary='=HYPERLINK("x")'
+    )
+    _ticket, package = _package(member, operator)
+    archive = zipfile.ZipFile(io.BytesIO(_read(package)))
+    cells = [
+        cell
+        for name in archive.namelist()
+        if name.endswith(".csv")
+        for row in csv.reader(io.StringIO(archive.read(name).decode("utf-8-sig")))
+        for cell in row
+    ]
+    assert '\'=HYPERLINK("x")' in cells
+    assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
