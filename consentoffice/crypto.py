@@ -108,3 +108,36 @@ class EncryptedIntegerField(EncryptedTextField):
         from django import forms
 
         return forms.IntegerField(**{"required": not self.blank, "min_value": 0, **kwargs})
+
+
+# --- Files encrypted at rest (disclosure packages) --------------------------------------------
+#
+# A file is a header line, then the plaintext in chunks of FILE_CHUNK bytes, each a Fernet token
+# behind its length (4 bytes, big-endian): written and read chunk by chunk, so a large file never
+# sits in memory whole, and rotated keys keep decrypting as for fields.
+
+FILE_MAGIC = b"CONSENTOFFICE-FERNET-CHUNKS-1\n"
+FILE_CHUNK = 256 * 1024
+
+
+def encrypt_stream(source, target) -> None:
+    """Encrypt the readable binary ``source`` into the writable binary ``target``."""
+    target.write(FILE_MAGIC)
+    while chunk := source.read(FILE_CHUNK):
+        token = fernet().encrypt(chunk)
+        target.write(len(token).to_bytes(4, "big"))
+        target.write(token)
+
+
+def decrypt_stream(source):
+    """The plaintext of an encrypted file, chunk by chunk (a generator over ``source``)."""
+    if source.read(len(FILE_MAGIC)) != FILE_MAGIC:
+        raise ImproperlyConfigured("The file is not an encrypted consentoffice file.")
+    while header := source.read(4):
+        token = source.read(int.from_bytes(header, "big"))
+        try:
+            yield fernet().decrypt(token)
+        except InvalidToken as exc:
+            raise ImproperlyConfigured(
+                "A stored file cannot be decrypted with FIELD_ENCRYPTION_KEYS."
+            ) from exc

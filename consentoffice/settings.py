@@ -229,7 +229,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "private": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT), "base_url": None},
+        # Readable by the application's own user only (disclosure packages, bureau files).
+        "OPTIONS": {
+            "location": str(PRIVATE_STORAGE_ROOT),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
     },
     "staticfiles": {
         "BACKEND": (
@@ -336,6 +342,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour="8-19"),
     },
     "apply-retention": {"task": "members.tasks.apply_retention", "schedule": crontab(minute=30, hour=2)},
+    "purge-delivered-packages": {
+        "task": "requests.tasks.purge_delivered_packages",
+        "schedule": crontab(minute=45, hour=2),
+    },
     "expire-registrations": {
         "task": "bureaus.tasks.expire_registrations",
         "schedule": crontab(minute=0, hour=3),
@@ -359,6 +369,8 @@ AUDIT_SEAL_BATCH_SIZE = int(os.environ.get("AUDIT_SEAL_BATCH_SIZE", "50000"))
 AUDIT_ANCHOR_FILE = Path(os.environ.get("AUDIT_ANCHOR_FILE", VAR_DIR / "audit" / "anchors.log"))
 
 # Business settings.
+# Days a delivered disclosure package's file is kept; then deleted (its manifest and SHA-256 stay).
+DISCLOSURE_PACKAGE_KEEP_DAYS = int(os.environ.get("DISCLOSURE_PACKAGE_KEEP_DAYS", "30"))
 # How many members one CSV export from the member list may hold; more needs the privacy officer.
 MEMBER_EXPORT_LIMIT = int(os.environ.get("MEMBER_EXPORT_LIMIT", "100"))
 DISCLOSURE_FEE_YEN = int(os.environ.get("DISCLOSURE_FEE_YEN", "1000"))

@@ -779,8 +779,10 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
                     else None,
                 }
             )
+        # The package holds every value in clear: linked only for whoever may open it now.
+        may_open = selectors.may_open_package(ticket, user)
         packages = [
-            {"package": p, "url": _optional_url("requests:download_package", p.pk)}
+            {"package": p, "url": _optional_url("requests:download_package", p.pk) if may_open else ""}
             for p in ticket.packages.select_related("created_by")
         ]
         approve_blocked = ""

@@ -9,21 +9,22 @@ a Japanese PDF. CSVs are UTF-8 with a BOM so that spreadsheet software in Japan 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext
 
 from bureaus.models import Submission
+from consentoffice import crypto
 from consentoffice.csv_export import csv_lines
 from members.models import (
     CATEGORY_1_FIELDS,
@@ -248,7 +249,7 @@ def _build_package(ticket, *, actor) -> Built:
     generated_at = timezone.localtime()
     files = collect(member)
     header, consent_rows = _consent_history(member)
-    archive = io.BytesIO()
+    archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     document: dict[str, Any] = {
         "company": settings.INFORMATION_CENTER["company"],
         "ticket": ticket.number,
@@ -278,8 +279,58 @@ def _build_package(ticket, *, actor) -> Built:
         listing = [JSON_FILE, *(f[0] for f in CATEGORY_FILES.values()), *RECORD_FILES, CONSENT_HISTORY_FILE]
         zf.writestr(LETTER_FILE, letters.disclosure_letter(ticket, listing))
         names = zf.namelist()
-    payload = archive.getvalue()
-    digest = hashlib.sha256(payload).hexdigest()
-    name = f"disclosures/{ticket.number}/{generated_at:%Y%m%d%H%M%S}-{digest[:12]}.zip"
-    saved = storages[PRIVATE_STORAGE].save(name, ContentFile(payload))
-    return Built(path=saved, sha256=digest, size=len(payload), files=names)
+    size = archive.tell()
+    digest = _sha256(archive)
+    # Encrypted at rest with the field keys, chunk by chunk (consentoffice.crypto), mode 0600; the
+    # SHA-256 is the plaintext ZIP's, the one the requester can check.
+    encrypted = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    archive.seek(0)
+    crypto.encrypt_stream(archive, encrypted)
+    encrypted.seek(0)
+    name = f"disclosures/{ticket.number}/{generated_at:%Y%m%d%H%M%S}-{digest[:12]}.zip.enc"
+    saved = storages[PRIVATE_STORAGE].save(name, File(encrypted))
+    return Built(path=saved, sha256=digest, size=size, files=names)
+
+
+SPOOL_BYTES = 8 * 1024 * 1024  # a package larger than this is built and encrypted on disk
+
+
+def _sha256(stream) -> str:
+    stream.seek(0)
+    digest = hashlib.sha256()
+    while chunk := stream.read(crypto.FILE_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def open_package(path: str):
+    """The plaintext ZIP of a stored package, chunk by chunk (for the download). The file is
+    opened now, so a file that cannot be read fails here rather than halfway through a response."""
+    return _plaintext(storages[PRIVATE_STORAGE].open(path, "rb"))
+
+
+def _plaintext(stream):
+    with stream:
+        yield from crypto.decrypt_stream(stream)
+
+
+def delete_package_files(packages) -> int:
+    """Delete the stored files of ``packages`` (a queryset); the rows keep the manifest, size and
+    SHA-256 as the record of what was disclosed. Returns how many files were deleted."""
+    storage = storages[PRIVATE_STORAGE]
+    deleted = 0
+    for name in packages.exclude(file="").values_list("file", flat=True).iterator():
+        if storage.exists(name):
+            storage.delete(name)
+            deleted += 1
+    return deleted
+
+
+def purge_delivered_packages(*, today=None) -> int:
+    """Files of packages delivered more than ``DISCLOSURE_PACKAGE_KEEP_DAYS`` ago (nightly)."""
+    from datetime import timedelta
+
+    from requests.models import DisclosurePackage
+
+    cutoff = (today or timezone.now()) - timedelta(days=settings.DISCLOSURE_PACKAGE_KEEP_DAYS)
+    return delete_package_files(DisclosurePackage.objects.filter(delivered_at__lt=cutoff))

@@ -9,7 +9,6 @@ record of what was asked and answered.
 
 from __future__ import annotations
 
-from django.core.files.storage import storages
 from django.db.models import Exists, OuterRef, Q
 
 from consentoffice.audit import save_tracked
@@ -17,7 +16,7 @@ from consentoffice.audit_seal import amend_history
 from members.models import Member
 from members.services import ERASED_TEXT
 from requests import rules
-from requests.disclosure import PRIVATE_STORAGE
+from requests.disclosure import delete_package_files
 from requests.models import CorrectionItem, DisclosurePackage, Ticket
 
 TICKET_TEXTS = {"summary": ERASED_TEXT, "agent_name": "", "outcome_reason": "", "hold_reason": ""}
@@ -71,9 +70,5 @@ def erase_request_traces(member: Member, *, actor, reason: str) -> int:
         reason=reason,
         **TICKET_TEXTS,
     )
-    storage = storages[PRIVATE_STORAGE]
-    for name in DisclosurePackage.objects.filter(ticket__member=member).values_list("file", flat=True):
-        if name and storage.exists(name):
-            storage.delete(name)
-            count += 1
+    count += delete_package_files(DisclosurePackage.objects.filter(ticket__member=member))
     return count

@@ -9,6 +9,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, 
 from django.utils import timezone
 
 from bureaus.selectors import registrations_for_member
+from consentoffice import roles
 from members import keeping
 from members.keeping import ended_members
 from members.models import Contract, Member
@@ -67,6 +68,23 @@ def prepared_by_user(user) -> Q:
 
 def took_part_in(ticket: Ticket, user) -> bool:
     return Ticket.objects.filter(pk=ticket.pk).filter(prepared_by_user(user)).exists()
+
+
+def may_open_package(ticket: Ticket, user) -> bool:
+    """Who may open a disclosure package (issue 14): while the outcome waits for approval, a
+    supervisor who may approve it (``took_part_in`` says they did not prepare it); once approved,
+    the ticket's assignee, who delivers it. Nobody else, ever: the package holds every value in
+    clear, which the back-office otherwise masks. The download and the ticket page ask this."""
+    if user is None or not user.is_authenticated or ticket.kind != rules.Kind.DISCLOSURE:
+        return False
+    if ticket.status == rules.Status.PENDING_APPROVAL:
+        return user.has_perm(roles.APPROVE_TICKET) and not took_part_in(ticket, user)
+    if ticket.status == rules.Status.CLOSED and ticket.approved_at is not None:
+        return (
+            ticket.outcome in (rules.Outcome.FULFILLED, rules.Outcome.PARTLY)
+            and ticket.assignee_id == user.pk
+        )
+    return False
 
 
 def approval_queue(user) -> QuerySet[Ticket]:

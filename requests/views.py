@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from members.models import AccessAction
 from members.services import record_access
-from requests import letters
+from requests import disclosure, letters, selectors
 from requests.disclosure import PRIVATE_STORAGE
 from requests.models import DisclosurePackage, Ticket
 
@@ -20,25 +21,32 @@ from requests.models import DisclosurePackage, Ticket
 @login_required
 @permission_required("requests.view_ticket", raise_exception=True)
 def download_package(request, pk: int):
-    package = get_object_or_404(DisclosurePackage.objects.select_related("ticket"), pk=pk)
+    package = get_object_or_404(DisclosurePackage.objects.select_related("ticket", "ticket__member"), pk=pk)
+    ticket = package.ticket
+    if not selectors.may_open_package(ticket, request.user):
+        raise PermissionDenied
     storage = storages[PRIVATE_STORAGE]
     if not storage.exists(package.file):
-        # Erased with the member's data (clause Art. 7); the row keeps the manifest and SHA-256.
+        # Erased with the member's data (clause Art. 7) or after delivery; the row keeps the
+        # manifest and SHA-256.
         return HttpResponse(gettext("この開示パッケージのファイルは削除済みです。"), status=410)
+    detail = f"disclosure package {ticket.number}"
+    # Every value in clear: a sensitive view of the member as well as a download.
     record_access(
         user=request.user,
-        action=AccessAction.DOWNLOAD,
-        member=package.ticket.member,
+        action=AccessAction.VIEW_SENSITIVE,
+        member=ticket.member,
         request=request,
-        detail=f"disclosure package {package.ticket.number}",
+        detail=detail,
     )
-    stream = storage.open(package.file, "rb")
-    return FileResponse(
-        stream,
-        as_attachment=True,
-        filename=f"{package.ticket.number}-disclosure.zip",
-        content_type="application/zip",
+    record_access(
+        user=request.user, action=AccessAction.DOWNLOAD, member=ticket.member, request=request, detail=detail
     )
+    response = StreamingHttpResponse(disclosure.open_package(package.file), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{ticket.number}-disclosure.zip"'
+    response["Content-Length"] = str(package.size)
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @require_GET

@@ -108,7 +108,7 @@ def private_storage(settings, tmp_path):
         **settings.STORAGES,
         "private": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
+            "OPTIONS": {**settings.STORAGES["private"]["OPTIONS"], "location": str(root)},
         },
     }
     storages._storages.pop("private", None)

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 
 from members.models import AccessLog
+from requests import services as request_services
 from requests.models import DisclosurePackage, Ticket
 from tests.e2e.conftest import login
 from tests.factories import ContactRecordFactory, MemberFactory, grant_all_consents
@@ -26,12 +27,12 @@ def _open_ticket(page, member, kind: str) -> Ticket:
     return Ticket.objects.get(member=member, kind=kind)
 
 
-def test_disclosure_from_search_to_downloaded_package(page, shot, operator, tmp_path, settings):
+def test_disclosure_from_search_to_downloaded_package(page, shot, operator, supervisor, tmp_path, settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "private": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
+            "OPTIONS": {**settings.STORAGES["private"]["OPTIONS"], "location": str(tmp_path)},
         },
     }
     member = MemberFactory(
@@ -57,13 +58,25 @@ def test_disclosure_from_search_to_downloaded_package(page, shot, operator, tmp_
     _step(page, "build_disclosure_package")
     shot("package-built")
     assert DisclosurePackage.objects.filter(ticket=ticket).count() == 1
+    # The operator who built it does not open it (issue 14): the approving supervisor checks it.
+    assert page.get_by_role("link", name="ダウンロード").count() == 0
+    ticket.refresh_from_db()
+    if ticket.fee_amount and ticket.fee_paid_on is None:
+        from django.utils import timezone
+
+        request_services.record_fee_payment(ticket, actor=operator, paid_on=timezone.localdate())
+    request_services.submit_for_approval(ticket, outcome="fulfilled", actor=operator)
+    page.context.clear_cookies()
+    login(page, supervisor.username)
+    page.goto(f"/admin/requests/ticket/{ticket.pk}/change/")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="ダウンロード").click()
     path = download_info.value.path()
     with zipfile.ZipFile(path) as archive:
         assert "05_contact_records.csv" in archive.namelist()
         assert "開示請求の方法の問い合わせ" in archive.read("05_contact_records.csv").decode("utf-8-sig")
-    assert AccessLog.objects.filter(user=operator, action="download", member=member).exists()
+    assert AccessLog.objects.filter(user=supervisor, action="download", member=member).exists()
+    assert AccessLog.objects.filter(user=supervisor, action="view_sensitive", member=member).exists()
 
 
 def test_a_refusal_is_blocked_for_its_preparer_and_approved_by_a_supervisor(page, shot, operator, supervisor):

@@ -551,7 +551,7 @@ def test_the_ticket_page_needs_the_same_queries_for_1_or_8_items(
         assert client.get(change_url(ticket)).status_code == 200
 
 
-def test_the_disclosure_page_lists_packages_with_a_download_link(client, operator):
+def test_the_disclosure_page_lists_packages_and_links_them_only_for_who_may_open(client, operator):
     ticket = verified_request(Kind.DISCLOSURE, member=MemberFactory(), actor=operator)
     login(client, operator)
     assert post_step(client, ticket, "build_disclosure_package") == ["開示パッケージを作成しました。"]
@@ -559,7 +559,8 @@ def test_the_disclosure_page_lists_packages_with_a_download_link(client, operato
     page = client.get(change_url(ticket)).content.decode()
     section = page.split('id="ticket-packages"', 1)[1]
     assert package.sha256 in section
-    assert reverse("requests:download_package", args=[package.pk]) in section
+    # Issue 14: the operator who built it does not open it; the approving supervisor does.
+    assert reverse("requests:download_package", args=[package.pk]) not in section
 
 
 def _outcomes_offered(client, ticket: Ticket) -> set[str]:

@@ -83,8 +83,8 @@ def _package(member, operator):
 
 
 def _read(package):
-    with storages["private"].open(package.file, "rb") as stream:
-        return stream.read()
+    """The plaintext ZIP (the file at rest is encrypted with the field keys)."""
+    return b"".join(disclosure.open_package(package.file))
 
 
 def test_package_holds_every_category_the_records_and_the_letter(operator, supervisor):
@@ -151,19 +151,74 @@ def test_building_a_package_takes_the_same_queries_however_much_is_held(operator
     assert counts[0] == counts[1]
 
 
-def test_download_is_staff_only_and_logged(client, operator, nobody):
+def _submitted(member, operator):
+    ticket, package = _package(member, operator)
+    services.submit_for_approval(ticket, outcome=Outcome.FULFILLED, actor=operator)
+    return ticket, package
+
+
+def test_before_approval_only_a_supervisor_who_may_approve_opens_the_package(
+    client, operator, operator2, supervisor, supervisor2, nobody
+):
+    """Issue 14: an operator alone opened, built and downloaded a package of clear values."""
     member = MemberFactory()
-    _ticket, package = _package(member, operator)
+    ticket, package = _package(member, operator)
     url = reverse("requests:download_package", args=[package.pk])
-    assert client.get(url).status_code == 302
-    client.force_login(nobody)
-    assert client.get(url).status_code == 403
-    client.force_login(operator)
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    for who in (nobody, operator, operator2, supervisor):  # not yet submitted: nobody
+        client.force_login(who)
+        assert client.get(url).status_code == 403, who
+    services.submit_for_approval(ticket, outcome=Outcome.FULFILLED, actor=operator)
+    for who in (operator, operator2):
+        client.force_login(who)
+        assert client.get(url).status_code == 403, who
+    assert not AccessLog.objects.filter(action__in=["download", "view_sensitive"]).exists()
+
+    client.force_login(supervisor2)
     response = client.get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == _read(package)
-    log = AccessLog.objects.get(user=operator, action="download")
-    assert log.member == member and member.full_name not in log.detail
+    logs = AccessLog.objects.filter(user=supervisor2, member=member)
+    assert sorted(logs.values_list("action", flat=True)) == ["download", "view_sensitive"]
+    assert all(member.full_name not in log.detail for log in logs)
+
+
+def test_after_approval_only_the_assignee_delivers_it(client, operator, operator2, supervisor, supervisor2):
+    member = MemberFactory()
+    ticket, package = _submitted(member, operator)
+    services.approve(ticket, actor=supervisor)
+    url = reverse("requests:download_package", args=[package.pk])
+    for who in (operator2, supervisor, supervisor2):
+        client.force_login(who)
+        assert client.get(url).status_code == 403, who
+    client.force_login(operator)  # the assignee
+    assert client.get(url).status_code == 200
+
+
+def test_the_package_file_is_encrypted_at_rest_and_private(operator, private_storage):
+    member = MemberFactory(family_name="開示太郎")
+    _ticket, package = _package(member, operator)
+    path = private_storage / package.file
+    raw = path.read_bytes()
+    assert raw.startswith(b"CONSENTOFFICE-FERNET-CHUNKS-1")
+    assert b"PK" not in raw[:64] and "開示太郎".encode() not in raw
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert hashlib.sha256(_read(package)).hexdigest() == package.sha256
+
+
+def test_a_delivered_package_file_is_deleted_after_the_set_days(operator, supervisor, settings):
+    from datetime import timedelta
+
+    settings.DISCLOSURE_PACKAGE_KEEP_DAYS = 30
+    ticket, package = _submitted(MemberFactory(), operator)
+    services.approve(ticket, actor=supervisor)
+    package.refresh_from_db()
+    assert disclosure.purge_delivered_packages(today=package.delivered_at + timedelta(days=29)) == 0
+    assert storages["private"].exists(package.file)
+    assert disclosure.purge_delivered_packages(today=package.delivered_at + timedelta(days=31)) == 1
+    assert not storages["private"].exists(package.file)
+    kept = type(package).objects.get(pk=package.pk)
+    assert kept.sha256 == package.sha256 and kept.files == package.files  # the record stays
 
 
 def test_refusal_letter_states_the_ground_and_the_reasons(operator):

@@ -143,20 +143,29 @@ def test_supervisors_see_the_values_in_clear_and_the_view_is_logged(client, supe
 
 
 def test_the_disclosure_package_is_the_members_own_copy_and_every_download_is_logged(
-    client, operator, sensitive, private_storage
+    client, operator, supervisor, supervisor2, sensitive, private_storage
 ):
     """The package answers the member's own request (APPI Art. 33), so it holds the values in
-    clear by design; the operator who sends it leaves a download row for each copy taken."""
+    clear by design: only the approving supervisor (before approval) and the assignee (after it)
+    open it, and each copy taken is a download and a sensitive view of the member."""
     member, _contract, _document, _ticket = sensitive
     ticket = verified_request(rules.Kind.DISCLOSURE, member=member, actor=operator)
     request_services.record_fee_payment(ticket, actor=operator, paid_on=timezone.localdate())
     package = request_services.build_disclosure_package(ticket, actor=operator)
+    url = reverse("requests:download_package", args=[package.pk])
     client.force_login(operator)
-    for _ in range(2):
-        response = client.get(reverse("requests:download_package", args=[package.pk]))
-        assert response.status_code == 200
-        b"".join(response.streaming_content)
-    assert AccessLog.objects.filter(user=operator, member=member, action=AccessAction.DOWNLOAD).count() == 2
+    assert client.get(url).status_code == 403  # the operator alone: never
+    ticket = request_services.submit_for_approval(ticket, outcome=rules.Outcome.FULFILLED, actor=operator)
+    assert client.get(url).status_code == 403
+    client.force_login(supervisor)
+    b"".join(client.get(url).streaming_content)
+    request_services.approve(ticket, actor=supervisor2)
+    assert client.get(url).status_code == 403  # approved: the assignee delivers it
+    client.force_login(operator)
+    b"".join(client.get(url).streaming_content)
+    for user in (supervisor, operator):
+        actions = AccessLog.objects.filter(user=user, member=member).values_list("action", flat=True)
+        assert sorted(actions) == [AccessAction.DOWNLOAD, AccessAction.VIEW_SENSITIVE]
 
 
 @pytest.mark.parametrize("page", ["timeline", "timeline csv", "history", "history csv"])

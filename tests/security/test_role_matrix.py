@@ -110,7 +110,7 @@ URLS: dict[str, Row] = {
         lambda w: f"/partners/{w.affiliate.code}/member-changes", (401, 401, 401, 401), "post", json=True
     ),
     "requests/packages/<int:pk>/download/": Row(
-        lambda w: reverse("requests:download_package", args=[w.package.pk]), (LOGIN, 200, 200, 200)
+        lambda w: reverse("requests:download_package", args=[w.package.pk]), (LOGIN, 403, 200, 200)
     ),
     "requests/tickets/<int:pk>/reply-letter/": Row(
         lambda w: reverse("requests:reply_letter", args=[w.ticket.pk]), (LOGIN, 200, 200, 200)
