@@ -147,6 +147,63 @@ def test_no_project_template_holds_inline_script():
     assert offenders == []
 
 
+# --- No inline style either (issue 14) -------------------------------------------------------
+
+
+def _inline_styles(html: str) -> list[str]:
+    """Inline style the policy would block: style attributes, and <style> blocks whose SHA-256
+    the policy does not name."""
+    import base64
+    import hashlib
+
+    from django.conf import settings
+
+    allowed = set(settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src"])
+    found = [f"attribute: {m}" for m in re.findall(r"<[a-z]+\b[^>]*\sstyle=[^>]*>", html)]
+    for block in re.findall(r"<style>(.*?)</style>", html, re.S):
+        digest = base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
+        if f"'sha256-{digest}'" not in allowed:
+            found.append(f"block: {block.strip()[:60]}")
+    return found
+
+
+def test_the_policy_allows_no_inline_style_and_the_pages_need_none(client, privacy_officer):
+    assert "'unsafe-inline'" not in _directives(client.get(reverse("admin:login")))["style-src"]
+    member = MemberFactory()
+    client.force_login(privacy_officer)
+    pages = [
+        "/",
+        "/dashboard/",
+        "/members/",
+        "/members/extract/",
+        "/audit/",
+        "/audit/access/",
+        f"/audit/members/{member.member_no}/",
+        reverse("admin:members_member_changelist"),
+        reverse("admin:members_member_change", args=[member.pk]),
+        reverse("admin:requests_ticket_changelist"),
+        reverse("admin:requests_ticket_add"),
+        reverse("admin:members_purpose_changelist"),  # a list without actions: Django's own block
+        reverse("admin:members_partnersyncevent_changelist"),
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert _inline_styles(response.content.decode()) == [], url
+    client.logout()
+    assert _inline_styles(client.get(reverse("admin:login")).content.decode()) == []
+
+
+def test_no_project_template_holds_inline_style():
+    offenders = []
+    for root in [REPO_ROOT / "templates", *REPO_ROOT.glob("*/templates")]:
+        for path in root.rglob("*.html"):
+            text = path.read_text(encoding="utf-8")
+            if "<style" in text or re.search(r"\sstyle=", text):
+                offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert offenders == []
+
+
 # --- Production ------------------------------------------------------------------------------
 
 
