@@ -256,6 +256,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+
 # Content-Security-Policy (django-csp 4): only our own origin; no inline or eval'd script
 # anywhere (the Django admin needs none). Inline <style> is allowed: templates and the admin
 # use a few style blocks, and CSS cannot run script.
