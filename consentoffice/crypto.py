@@ -141,3 +141,26 @@ def decrypt_stream(source):
             raise ImproperlyConfigured(
                 "A stored file cannot be decrypted with FIELD_ENCRYPTION_KEYS."
             ) from exc
+
+
+def file_is_current(source, first: Fernet) -> bool:
+    """Whether an encrypted file's first chunk is under ``first`` (the key rotation writes to)."""
+    if source.read(len(FILE_MAGIC)) != FILE_MAGIC:
+        return False
+    header = source.read(4)
+    if not header:
+        return True
+    try:
+        first.decrypt(source.read(int.from_bytes(header, "big")))
+    except InvalidToken:
+        return False
+    return True
+
+
+def reencrypt_stream(source, target) -> None:
+    """Decrypt ``source`` chunk by chunk (any key) and encrypt it again under the first key."""
+    target.write(FILE_MAGIC)
+    for chunk in decrypt_stream(source):
+        token = fernet().encrypt(chunk)
+        target.write(len(token).to_bytes(4, "big"))
+        target.write(token)

@@ -334,3 +334,29 @@ def purge_delivered_packages(*, today=None) -> int:
 
     cutoff = (today or timezone.now()) - timedelta(days=settings.DISCLOSURE_PACKAGE_KEEP_DAYS)
     return delete_package_files(DisclosurePackage.objects.filter(delivered_at__lt=cutoff))
+
+
+def reencrypt_package_files(*, first, dry_run: bool = False) -> tuple[int, int]:
+    """Key rotation for the package files (``manage.py reencrypt_fields``): every stored file not
+    yet under the first key is encrypted again, chunk by chunk. Returns (files, rotated)."""
+    from requests.models import DisclosurePackage
+
+    storage = storages[PRIVATE_STORAGE]
+    files = rotated = 0
+    for name in DisclosurePackage.objects.exclude(file="").values_list("file", flat=True).iterator():
+        if not storage.exists(name):
+            continue
+        files += 1
+        with storage.open(name, "rb") as stream:
+            if crypto.file_is_current(stream, first):
+                continue
+        rotated += 1
+        if dry_run:
+            continue
+        fresh = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        with storage.open(name, "rb") as stream:
+            crypto.reencrypt_stream(stream, fresh)
+        fresh.seek(0)
+        storage.delete(name)
+        storage.save(name, File(fresh))
+    return files, rotated

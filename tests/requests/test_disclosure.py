@@ -291,3 +291,27 @@ def test_the_package_csvs_never_start_a_spreadsheet_formula(operator):
     ]
     assert '\'=HYPERLINK("x")' in cells
     assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
+
+
+def test_key_rotation_reencrypts_the_package_files(operator, settings, private_storage):
+    from io import StringIO
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from consentoffice import crypto
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    crypto._fernet_for.cache_clear()
+    _ticket, package = _package(MemberFactory(), operator)
+    plaintext = _read(package)
+
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+    out = StringIO()
+    call_command("reencrypt_fields", stdout=out)
+    assert "disclosure package files: 1 files, rotated 1" in out.getvalue()
+    settings.FIELD_ENCRYPTION_KEYS = [new]  # the old key is gone: the file still opens
+    assert _read(package) == plaintext
+    call_command("reencrypt_fields", stdout=(again := StringIO()))
+    assert "disclosure package files: 1 files, rotated 0" in again.getvalue()

@@ -2,7 +2,8 @@
 
 Key rotation: put the new key in front of FIELD_ENCRYPTION_KEYS, deploy, run this command, then
 drop the old key. Every model with an ``EncryptedTextField``/``EncryptedIntegerField`` is covered,
-the simple-history tables included (they hold the same values). Tokens are read and written with a
+the simple-history tables included (they hold the same values), and so are the disclosure package
+files encrypted with the same keys. Tokens are read and written with a
 raw cursor so the ORM never decrypts them into memory as plaintext, and rows already under the
 first key are left alone: a second run changes nothing. ``--dry-run`` only counts.
 """
@@ -80,6 +81,11 @@ class Command(BaseCommand):
                 self.stderr.write(self.style.ERROR(line))
             else:
                 self.stdout.write(line)
+        from requests.disclosure import reencrypt_package_files
+
+        files, rotated = reencrypt_package_files(first=first, dry_run=dry_run)
+        verb = "would rotate" if dry_run else "rotated"
+        self.stdout.write(f"disclosure package files: {files} files, {verb} {rotated}")
         if failed:
             raise CommandError(
                 f"{failed} rows hold values no key in FIELD_ENCRYPTION_KEYS can decrypt; they were left unchanged."
