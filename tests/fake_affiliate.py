@@ -19,6 +19,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _Server(ThreadingHTTPServer):
+    # Two drains send up to 16 requests at once: the default backlog of 5 would refuse some
+    # connections on a busy machine, which the sender rightly retries (a second attempt).
+    request_queue_size = 64
+
+
 class FakeAffiliate:
     def __init__(self, secret: str):
         self.secret = secret
@@ -30,7 +36,7 @@ class FakeAffiliate:
         self.bad_signatures = 0
         self.applied: Counter = Counter()  # event id -> times answered 200
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
+        self.server = _Server(("127.0.0.1", free_port()), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

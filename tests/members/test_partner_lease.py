@@ -1,9 +1,10 @@
-"""Two drains and a slow affiliate (issue 14): the lease is taken per claimed batch and a drain
+"""Drains running at once and a slow affiliate (issue 14): the lease is taken per claimed batch and a drain
 writes back only what it still holds, so no event is posted twice and attempts stay right."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -22,7 +23,7 @@ EVENTS = 120
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_drains_with_a_slow_affiliate_post_no_event_twice(settings):
-    settings.PARTNER_SYNC_TIMEOUT_SECONDS = 1.0
+    settings.PARTNER_SYNC_TIMEOUT_SECONDS = 2.0
     settings.PARTNER_SYNC_LEASE_SECONDS = 2.5  # shorter than a batch of 50 at 0.3 s a request
     settings.PARTNER_SYNC_BACKOFF_BASE_SECONDS = 0.0
     system_user()  # made now, not by two drains racing to make it
@@ -41,14 +42,18 @@ def test_two_drains_with_a_slow_affiliate_post_no_event_twice(settings):
                 next_attempt_at=now,
             )
 
-        def drain():
+        def drain(wait: float):
+            time.sleep(wait)
             try:
                 partner_sync.deliver_due_events()
             finally:
                 connection.close()
 
-        for _round in range(6):  # two drains at once, again until everything is sent
-            drains = [threading.Thread(target=drain) for _ in range(2)]
+        # Two drains at once and a third that starts while they are still sending (as beat's next
+        # sweep would): a batch whose lease was measured from the start of a drain had run out by
+        # then, and the third drain sent it again. Again until everything is sent.
+        for _round in range(6):
+            drains = [threading.Thread(target=drain, args=(wait,)) for wait in (0.0, 0.0, 3.0)]
             for thread in drains:
                 thread.start()
             for thread in drains:
