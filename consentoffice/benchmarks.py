@@ -365,13 +365,10 @@ def case_bureau_batch(ctx: Context) -> Row:
         "信用情報機関 登録ファイル bureau batch",
         target=f"≤ {BUREAU_SECONDS} s, ≤ {BUREAU_PEAK_MB} MB",
     )
-    result, failure = _child(f"bureau_child({ctx.bureau_records:d})")
-    if failure:
-        row.note, row.met = failure, False
+    result = _child_into(row, f"bureau_child({ctx.bureau_records:d})")
+    if result is None:
         return row
     seconds = result["seconds"]
-    row.median_ms = row.p95_ms = seconds * 1000
-    row.queries = result["queries"]
     row.figure = (
         f"{result['records']:,} records, peak RSS {result['peak_mb']:.0f} MB (+{result['delta_mb']:.0f} MB)"
     )
@@ -668,13 +665,10 @@ def case_marketing_extract(ctx: Context) -> Row:
         "営業リスト抽出 marketing extract",
         target=f"≤ {EXTRACT_SECONDS} s, ≤ {EXTRACT_PEAK_MB} MB at {EXTRACT_MEMBERS:,} members",
     )
-    result, error = _child("extract_child()")
-    if error:
-        row.note, row.met = error, False
+    result = _child_into(row, "extract_child()")
+    if result is None:
         return row
     seconds = result["seconds"]
-    row.median_ms = row.p95_ms = seconds * 1000
-    row.queries = result["queries"]
     row.figure = (
         f"{result['members']:,} members, {result['rows']:,} rows of {result['total']:,}, "
         f"{result['mb']:.0f} MB CSV (count {result['count_s']:.1f} s, log {result['log_s']:.1f} s, "
@@ -689,6 +683,18 @@ def case_marketing_extract(ctx: Context) -> Row:
         row.note = f"data set below {EXTRACT_MEMBERS:,} members: not a verdict on the target"
         row.met = None if row.met else False
     return row
+
+
+def _child_into(row: Row, call: str) -> dict | None:
+    """Run a case's child (``_child``) and put its time and query count on ``row``; ``None``, with
+    the row marked failed, when the child failed."""
+    result, failure = _child(call)
+    if failure:
+        row.note, row.met = failure, False
+        return None
+    row.median_ms = row.p95_ms = result["seconds"] * 1000
+    row.queries = result["queries"]
+    return result
 
 
 def _child(call: str) -> tuple[dict, str]:

@@ -253,11 +253,6 @@ def _retry_or_dead(event: PartnerSyncEvent, error: str) -> _Outcome:
     return _Outcome("retried", error)
 
 
-def _record(event: PartnerSyncEvent, outcome: _Outcome, *, actor) -> None:
-    reason = _apply(event, outcome)
-    save_tracked(event, actor=actor, reason=reason, clean=False)
-
-
 RECORDED_FIELDS = ["attempts", "last_error", "status", "sent_at", "next_attempt_at"]
 
 
@@ -303,14 +298,14 @@ def provided_items(fields) -> list[str]:
         return [str(Member._meta.get_field(field).verbose_name) for field in fields]
 
 
-def _provision_row(event: PartnerSyncEvent, *, provided_on=None) -> dict:
+def _provision_row(event: PartnerSyncEvent) -> dict:
     return {
         "member_id": event.member_id,
         "recipient_kind": RecipientKind.AFFILIATE,
         "recipient": event.affiliate.name,
         "items": provided_items(event.payload["changes"]),
         "basis": ProvisionBasis.CONSENT,
-        "provided_on": provided_on or timezone.localdate(),
+        "provided_on": timezone.localdate(),
         "reference": str(event.event_id),
     }
 

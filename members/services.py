@@ -442,12 +442,10 @@ def end_consented_uses_due(*, actor, on: date | None = None, chunk: int = 5000) 
         )
         ids = list(due)
         for start in range(0, len(ids), chunk):
+            rows = Consent.objects.filter(pk__in=ids[start : start + chunk])
             with transaction.atomic():
-                rows = Consent.objects.filter(pk__in=ids[start : start + chunk], granted=True)
-                withdrawn += rows.update(granted=False, recorded_at=now)
-                copy_to_history(
-                    Consent.objects.filter(pk__in=ids[start : start + chunk]), actor=actor, reason=reason
-                )
+                withdrawn += rows.filter(granted=True).update(granted=False, recorded_at=now)
+                copy_to_history(rows, actor=actor, reason=reason)
     return withdrawn
 
 

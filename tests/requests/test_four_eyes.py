@@ -11,6 +11,7 @@ from members.models import Consent
 from requests import rules, selectors, services
 from requests.models import Ticket
 from tests.factories import MemberFactory, grant_all_consents
+from tests.one_home import asks, source_of
 from tests.requests import verified_request
 
 Kind, Status, Outcome = rules.Kind, rules.Status, rules.Outcome
@@ -209,9 +210,5 @@ PATHS_THAT_ASK = [
 
 @pytest.mark.parametrize(("module", "name"), PATHS_THAT_ASK)
 def test_every_approval_path_asks_the_one_rule(module, name):
-    import importlib
-    import inspect
-
-    source = inspect.getsource(getattr(importlib.import_module(module), name))
-    assert "took_part_in" in source or "prepared_by_user" in source
-    assert "prepared_by_id" not in source
+    assert asks(module, name, "took_part_in", "prepared_by_user")
+    assert "prepared_by_id" not in source_of(module, name)
