@@ -1,4 +1,5 @@
-"""Login-related pages: the second-factor code, its first-time setup, and the lockout page.
+"""Login-related pages: the second-factor code, its enrolment (with a one-time code a colleague
+issues on the enrolment-code page), and the lockout page.
 
 The password step is the admin's own login page (guarded by django-axes and the login rate
 limit); these pages come after it for users who need a second factor (``twofactor.needs_otp``).
@@ -13,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
@@ -24,7 +26,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.models import VerifyNotAllowed
 
-from consentoffice import twofactor
+from consentoffice import roles, twofactor
+from consentoffice.models import EnrolmentCode
 
 
 class TokenForm(forms.Form):
@@ -73,8 +76,9 @@ def _context(request: HttpRequest, **extra) -> dict:
     return {**admin.site.each_context(request), "next": _next_url(request), **extra}
 
 
-def _check(request: HttpRequest, form: TokenForm, device) -> bool:
-    """Validate the form and the code; errors go onto the form."""
+def _check(request: HttpRequest, form: TokenForm, device, confirm=twofactor.verify) -> bool:
+    """Validate the form and the code (``confirm``: log in with the device, or enrol it); errors
+    go onto the form."""
     if not form.is_valid():
         return False
     allowed, details = device.verify_is_allowed()
@@ -82,7 +86,7 @@ def _check(request: HttpRequest, form: TokenForm, device) -> bool:
         reason = (details or {}).get("reason")
         form.add_error(None, THROTTLED if reason == VerifyNotAllowed.N_FAILED_ATTEMPTS else WRONG_CODE)
         return False
-    if not twofactor.verify(request, device, form.cleaned_data["otp_token"]):
+    if not confirm(request, device, form.cleaned_data["otp_token"]):
         form.add_error("otp_token", WRONG_CODE)
         return False
     return True
@@ -117,21 +121,47 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
+class EnrolmentCodeForm(forms.Form):
+    enrolment_code = forms.CharField(
+        label=_("登録コード"),
+        max_length=40,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True, "spellcheck": "false"}),
+        error_messages={"required": _("登録コードを入力してください。")},
+    )
+
+
+WRONG_ENROLMENT_CODE = _(
+    "登録コードが正しくないか、有効期限が切れているか、使用済みです。発行したスーパーバイザーに確認してください。"
+)
+
+
 @never_cache
 @csrf_protect
-@sensitive_post_parameters("otp_token")
+@sensitive_post_parameters("otp_token", "enrolment_code")
 def otp_setup(request: HttpRequest) -> HttpResponse:
-    """First login of a user who needs a second factor and has no device yet: show the secret
-    (text, otpauth URI and a QR code drawn here, without any outside service) and ask for a first
-    code, which confirms the device."""
+    """Enrolling an authenticator app: first the one-time enrolment code another supervisor or the
+    privacy officer issued (the password alone is not enough), then the secret (text, otpauth URI
+    and a QR code drawn here, without any outside service) and a first code, which confirms the
+    device. With a device already enrolled this replaces it (a lost or new phone)."""
     early = _entry_checks(request)
     if early is not None:
         return early
-    if twofactor.confirmed_device(request.user) is not None:
-        return redirect(reverse("otp_verify") + "?" + urlencode({"next": _next_url(request)}))
+    replacing = twofactor.confirmed_device(request.user) is not None
+    if twofactor.claimed_code(request) is None:
+        code_form = EnrolmentCodeForm(request.POST if "enrolment_code" in request.POST else None)
+        if code_form.is_valid():
+            if twofactor.claim_enrolment_code(request, code_form.cleaned_data["enrolment_code"]):
+                return redirect(reverse("otp_setup") + "?" + urlencode({"next": _next_url(request)}))
+            code_form.add_error("enrolment_code", WRONG_ENROLMENT_CODE)
+        return render(
+            request,
+            "account/otp_enrol_code.html",
+            _context(request, form=code_form, title=_("二段階認証の設定"), replacing=replacing),
+        )
     device = twofactor.start_setup(request.user)
     form = TokenForm(request.POST or None)
-    if request.method == "POST" and _check(request, form, device):
+    if request.method == "POST" and _check(request, form, device, confirm=twofactor.enrol):
         return redirect(_next_url(request))
     uri = device.config_url
     secret = twofactor.secret_text(device)
@@ -145,9 +175,63 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             title=_("二段階認証の設定"),
             otpauth_uri=uri,
             secret=secret,
+            replacing=replacing,
             qr_svg=mark_safe(qr_svg),  # drawn here from our own URI: no user input inside
         ),
     )
+
+
+class IssueCodeForm(forms.Form):
+    user = forms.TypedChoiceField(label=_("対象者"), coerce=int)
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.candidates = {user.pk: user for user in candidates}
+        self.fields["user"].choices = [("", "---------")] + [
+            (user.pk, f"{user.last_name} {user.first_name}（{user.get_username()}）".strip())
+            for user in candidates
+        ]
+
+
+RECENT_CODES = 20
+
+
+@never_cache
+@csrf_protect
+@login_required
+@permission_required(roles.ISSUE_ENROLMENT_CODE, raise_exception=True)
+def enrolment_codes(request: HttpRequest) -> HttpResponse:
+    """二段階認証の登録コード発行: a supervisor or the privacy officer issues a colleague's one-time
+    code to enrol (or replace) an authenticator app. The code is shown once, on this response."""
+    candidates = twofactor.enrolment_candidates(request.user)
+    form = IssueCodeForm(request.POST or None, candidates=candidates)
+    issued = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            target = form.candidates[form.cleaned_data["user"]]
+            record, code = twofactor.issue_enrolment_code(user=target, issued_by=request.user)
+            issued = {"record": record, "code": code}
+            form = IssueCodeForm(candidates=candidates)
+        else:
+            status = 400
+    recent = EnrolmentCode.objects.select_related("user", "issued_by")[:RECENT_CODES]
+    response = render(
+        request,
+        "account/enrolment_codes.html",
+        {
+            **admin.site.each_context(request),
+            "is_nav_sidebar_enabled": False,
+            "title": _("二段階認証の登録コード"),
+            "form": form,
+            "issued": issued,
+            "recent": recent,
+            "hours": settings.OTP_ENROLMENT_CODE_HOURS,
+        },
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def lockout(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:

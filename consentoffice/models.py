@@ -1,10 +1,20 @@
-"""Operational state that is not domain data (no personal data, no history)."""
+"""Operational state that is not domain data: heartbeats, notices, the audit seal, and the staff's
+second factor (authenticator devices and the one-time codes that enrol them)."""
+
+import secrets
+import time
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from simple_history.models import HistoricalRecords
+
+from consentoffice.crypto import SecretTextField
 
 
 class Heartbeat(models.Model):
@@ -126,3 +136,111 @@ class AuditAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table}#{self.row_id}"
+
+
+def new_totp_key() -> str:
+    """20 random bytes, hex: the shared secret of a new authenticator (RFC 6238's SHA-1 size)."""
+    return secrets.token_hex(20)
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A staff member's authenticator app (TOTP, RFC 6238: 6 digits every 30 seconds).
+
+    django-otp's own TOTP device keeps its key in clear; this one keeps it encrypted with the field
+    keys (``SecretTextField``: never shown, rotated by ``reencrypt_fields``). django-otp finds it
+    like any device (``persistent_id``, throttling, the session's verified device).
+    """
+
+    STEP = 30
+    DIGITS = 6
+    TOLERANCE = 1  # the code before and after this one are accepted too (clock skew)
+
+    key = SecretTextField(_("秘密鍵"), default=new_totp_key)
+    drift = models.SmallIntegerField(_("時刻のずれ（ステップ数）"), default=0)
+    last_t = models.BigIntegerField(_("最後に使われたステップ"), default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = pgettext_lazy("model", "認証アプリ")
+        verbose_name_plural = pgettext_lazy("plural", "認証アプリ")
+
+    @property
+    def bin_key(self) -> bytes:
+        return bytes.fromhex(self.key)
+
+    def totp(self) -> TOTP:
+        totp = TOTP(self.bin_key, self.STEP, 0, self.DIGITS, self.drift)
+        totp.time = time.time()
+        return totp
+
+    def verify_token(self, token) -> bool:
+        """Each time step's code is accepted once (``last_t``); a wrong code throttles the next."""
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            number = int(token)
+        except (TypeError, ValueError):
+            number = None
+        totp = self.totp()
+        if number is not None and totp.verify(number, self.TOLERANCE, self.last_t + 1):
+            self.last_t = totp.t()
+            self.drift = totp.drift
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+            return True
+        self.throttle_increment(commit=True)
+        return False
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    @property
+    def config_url(self) -> str:
+        """The ``otpauth://`` URI an authenticator app reads from the QR code."""
+        from base64 import b32encode
+
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        label = self.user.get_username()
+        params = {"secret": b32encode(self.bin_key).decode(), "algorithm": "SHA1", "digits": self.DIGITS}
+        params["period"] = self.STEP
+        if issuer:
+            label = f"{issuer}:{label}"
+            params["issuer"] = issuer
+        return f"otpauth://totp/{quote(label)}?{urlencode(params, quote_via=quote)}"
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code that lets a user enrol an authenticator app (二段階認証の登録コード).
+
+    The password alone must not be enough to set up the second factor, so another supervisor or
+    the privacy officer (or the system administrator, ``manage.py issue_enrolment_code``) issues
+    a code for the user; it is shown once, kept only as a keyed hash, expires, and is spent by
+    the enrolment it allows.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("対象者"), on_delete=models.CASCADE, related_name="+"
+    )
+    code_hash = models.CharField(_("コードのハッシュ"), max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("発行者"), on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("発行日時"), default=timezone.now)
+    expires_at = models.DateTimeField(_("有効期限"))
+    used_at = models.DateTimeField(_("使用日時"), null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["code_hash"])
+
+    class Meta:
+        verbose_name = pgettext_lazy("model", "二段階認証の登録コード")
+        verbose_name_plural = pgettext_lazy("plural", "二段階認証の登録コード")
+        ordering = ["-issued_at", "-id"]
+        indexes = [models.Index(fields=["user", "-issued_at"], name="enrolmentcode_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {timezone.localtime(self.issued_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def usable(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()

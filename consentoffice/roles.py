@@ -34,6 +34,8 @@ EXPORT_MANY_MEMBERS = "members.export_many_members"
 EXTRACT_MARKETING = "members.extract_marketing"
 # Placing and releasing a legal hold on erasure (clause Art. 7): the privacy officer only.
 MANAGE_LEGAL_HOLD = "members.manage_legalhold"
+# Issuing a colleague's one-time code to enrol an authenticator app (consentoffice.twofactor).
+ISSUE_ENROLMENT_CODE = "consentoffice.add_enrolmentcode"
 
 _VIEW = "view"
 _ADD = "add"
@@ -74,6 +76,7 @@ _operator = (
 _supervisor = (
     _operator
     | {VIEW_SENSITIVE, DECIDE_APPLICATION, REPLAY_SYNC_EVENT, VIEW_AUDIT, APPROVE_TICKET}
+    | {ISSUE_ENROLMENT_CODE}
     | _perms("members", "affiliate", _ADD, _CHANGE)
     | _perms("members", "partnersyncevent", _VIEW)
     | _perms("members", "contractor", _ADD, _CHANGE)

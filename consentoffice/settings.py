@@ -77,7 +77,6 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "django_otp",
-    "django_otp.plugins.otp_totp",
     "csp",
     "consentoffice",
     "members",
@@ -179,6 +178,8 @@ AXES_COOLOFF_MESSAGE = _(
 # Second factor (TOTP) for supervisors and the privacy officer: consentoffice.twofactor.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "consentoffice")
 OTP_TOTP_THROTTLE_FACTOR = 1  # 1, 2, 4, 8 … seconds of wait after each wrong code
+# How long a one-time enrolment code (issued by another supervisor) stays usable.
+OTP_ENROLMENT_CODE_HOURS = int(os.environ.get("OTP_ENROLMENT_CODE_HOURS", "24"))
 
 
 # Fixed-window limits per client address (consentoffice.ratelimit): (requests, seconds).

@@ -8,21 +8,33 @@ only and log in with their password.
 Who needs the second factor is decided by the powers a user holds (one table,
 ``OTP_GUARDED_PERMISSIONS``), not by a second list of role names, so a future role that is given
 one of these powers is covered without anyone remembering this module.
+
+Enrolling an authenticator needs more than the password too: a one-time enrolment code issued by
+another supervisor or the privacy officer (``issue_enrolment_code``). The device's key is stored
+encrypted (``consentoffice.models.AuthenticatorDevice``).
 """
 
 from __future__ import annotations
 
+import secrets
+import unicodedata
 from base64 import b32encode
+from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import verify_token
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from consentoffice import roles
+from consentoffice.models import AuthenticatorDevice, EnrolmentCode
 
 # Holding any of these powers requires a verified TOTP device in the session.
 OTP_GUARDED_PERMISSIONS: frozenset[str] = frozenset(
@@ -52,6 +64,12 @@ OTP_EXEMPT_PREFIXES: tuple[str, ...] = (
 
 DEVICE_NAME = "認証アプリ"
 
+# Enrolment codes: 12 characters without look-alikes (0/O, 1/I), about 60 bits, shown in groups of 4.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+# The session of a user who has given a valid enrolment code and is setting up the app.
+ENROLMENT_SESSION_KEY = "otp_enrolment_code"
+
 
 def needs_otp(user) -> bool:
     """True for superusers and anyone holding a guarded power (supervisors, privacy officer)."""
@@ -62,48 +80,168 @@ def needs_otp(user) -> bool:
     return bool(OTP_GUARDED_PERMISSIONS & user.get_all_permissions())
 
 
-def confirmed_device(user) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+def confirmed_device(user) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
-def secret_text(device: TOTPDevice) -> str:
+def secret_text(device: AuthenticatorDevice) -> str:
     """The secret as an authenticator app asks for it when typed in: base32, in groups of four."""
     encoded = b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
 
 
-def start_setup(user) -> TOTPDevice:
+def start_setup(user) -> AuthenticatorDevice:
     """The user's unconfirmed device (created on first call, the same one until confirmed)."""
     with transaction.atomic():
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+        device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
         if device is None:
-            device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+            device = AuthenticatorDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
     return device
 
 
-def create_confirmed_device(user, *, name: str = DEVICE_NAME) -> TOTPDevice:
+def create_confirmed_device(user, *, name: str = DEVICE_NAME) -> AuthenticatorDevice:
     """A ready device (seed_demo, tests); the user enters its secret into an authenticator app."""
-    return TOTPDevice.objects.create(user=user, name=name, confirmed=True)
+    return AuthenticatorDevice.objects.create(user=user, name=name, confirmed=True)
 
 
-def verify(request: HttpRequest, device: TOTPDevice, token: str) -> bool:
-    """Check ``token`` against ``device`` (throttled by django-otp, each code usable once) and
-    mark the session verified. A first successful code confirms a new device."""
+def _mark_verified(request: HttpRequest, device: AuthenticatorDevice) -> None:
+    # A new session key after the second factor: a key seen before it is worth nothing.
+    request.session.cycle_key()
+    otp_login(request, device)
+
+
+def verify(request: HttpRequest, device: AuthenticatorDevice, token: str) -> bool:
+    """Check ``token`` against the user's confirmed ``device`` (throttled, each code usable once)
+    and mark the session verified."""
     token = (token or "").strip()
+    if not device.confirmed:
+        return False
     if not token.isdigit():
         device.throttle_increment(commit=True)
         return False
     with transaction.atomic():
         matched = verify_token(request.user, device.persistent_id, token)
-        if matched is None:
+    if matched is None:
+        return False
+    _mark_verified(request, matched)
+    return True
+
+
+# --- Enrolment codes ---------------------------------------------------------------------------
+
+
+def _normalized(code: str) -> str:
+    """What the user typed, as issued: full-width folded (NFKC), upper case, no spaces or dashes."""
+    text = unicodedata.normalize("NFKC", code or "").upper()
+    return "".join(ch for ch in text if ch not in " -")
+
+
+def _code_hash(code: str) -> str:
+    return salted_hmac("consentoffice.enrolment-code", _normalized(code)).hexdigest()
+
+
+def may_issue_code(issuer, user) -> bool:
+    """Another person holding the power to issue (supervisors, the privacy officer) and a target
+    that needs a second factor. The one place that says who may issue for whom."""
+    return (
+        issuer.has_perm(roles.ISSUE_ENROLMENT_CODE)
+        and issuer.pk != user.pk
+        and user.is_active
+        and needs_otp(user)
+    )
+
+
+def enrolment_candidates(issuer):
+    """The users ``issuer`` may issue an enrolment code for, by name."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True).exclude(pk=issuer.pk)
+    users = users.order_by("last_name", "first_name", "username").prefetch_related("groups__permissions")
+    return [user for user in users if may_issue_code(issuer, user)]
+
+
+def issue_enrolment_code(*, user, issued_by, system: bool = False) -> tuple[EnrolmentCode, str]:
+    """A new one-time code for ``user``; returns the record and the code in clear (shown once).
+
+    ``system`` is the administrator's command (``manage.py issue_enrolment_code``): the person at
+    the server, not a colleague in the back-office, vouches for the user."""
+    from consentoffice.audit import save_tracked
+
+    if not system and not may_issue_code(issued_by, user):
+        raise PermissionDenied(_("この利用者の登録コードは発行できません。"))
+    if system and not (user.is_active and needs_otp(user)):
+        raise ValidationError(_("二段階認証が必要な有効な利用者にだけ登録コードを発行できます。"))
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    hours = settings.OTP_ENROLMENT_CODE_HOURS
+    record = EnrolmentCode(
+        user=user,
+        code_hash=_code_hash(code),
+        issued_by=issued_by,
+        expires_at=timezone.now() + timedelta(hours=hours),
+    )
+    with transaction.atomic():
+        save_tracked(record, actor=issued_by, reason=_("二段階認証の登録コードを発行"))
+    return record, "-".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def claim_enrolment_code(request: HttpRequest, code: str) -> bool:
+    """Accept a code typed by the logged-in user: valid, unused, their own. Remembered in the
+    session until the authenticator is confirmed (the code is spent then, not now)."""
+    found = (
+        EnrolmentCode.objects.filter(
+            user=request.user, code_hash=_code_hash(code), used_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .only("pk")
+        .first()
+    )
+    if found is None:
+        return False
+    request.session[ENROLMENT_SESSION_KEY] = found.pk
+    return True
+
+
+def claimed_code(request: HttpRequest) -> EnrolmentCode | None:
+    """The enrolment code this session gave, while it is still usable."""
+    pk = request.session.get(ENROLMENT_SESSION_KEY)
+    if pk is None:
+        return None
+    code = EnrolmentCode.objects.filter(pk=pk, user=request.user).first()
+    if code is None or not code.usable:
+        request.session.pop(ENROLMENT_SESSION_KEY, None)
+        return None
+    return code
+
+
+def enrol(request: HttpRequest, device: AuthenticatorDevice, token: str) -> bool:
+    """Confirm the new ``device`` with its first code, spending the session's enrolment code.
+
+    Any earlier device of the user stops working (a lost phone is replaced this way)."""
+    from consentoffice.audit import save_tracked
+
+    token = (token or "").strip()
+    if not token.isdigit():
+        device.throttle_increment(commit=True)
+        return False
+    with transaction.atomic():
+        code = (
+            EnrolmentCode.objects.select_for_update()
+            .filter(pk=request.session.get(ENROLMENT_SESSION_KEY))
+            .first()
+        )
+        if code is None or code.user_id != request.user.pk or not code.usable:
             return False
-        if not matched.confirmed:
-            matched.confirmed = True
-            matched.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
-    # A new session key after the second factor: a key seen before it is worth nothing.
-    request.session.cycle_key()
-    otp_login(request, matched)
+        device = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk, user=request.user)
+        if device.confirmed or not device.verify_token(token):
+            return False
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        AuthenticatorDevice.objects.filter(user=request.user).exclude(pk=device.pk).delete()
+        code.used_at = timezone.now()
+        save_tracked(
+            code, actor=request.user, reason=_("認証アプリを登録"), update_fields=["used_at"], clean=False
+        )
+    request.session.pop(ENROLMENT_SESSION_KEY, None)
+    _mark_verified(request, device)
     return True
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("members/extract/download/", extract_views.extract_download, name="member_extract_download"),
     path("account/otp/", account_views.otp_verify, name="otp_verify"),
     path("account/otp/setup/", account_views.otp_setup, name="otp_setup"),
+    path("security/enrolment-codes/", account_views.enrolment_codes, name="enrolment_codes"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.healthz, name="healthz"),
     path("partners/", include("members.urls")),

@@ -126,20 +126,15 @@ TEST_PASSWORD = "pw-for-tests-only-123"  # passes AUTH_PASSWORD_VALIDATORS (test
 
 
 def totp_token(device) -> str:
-    """The code an authenticator app would show now for ``device`` (a real TOTPDevice).
+    """The code an authenticator app would show now for ``device`` (a real AuthenticatorDevice).
 
-    django-otp accepts each time step once; when this step's code was already used (two logins
+    Each time step's code is accepted once; when this step's code was already used (two logins
     within 30 seconds), the next step's code is given, which the device's tolerance accepts."""
-    import time
-
-    from django_otp.oath import TOTP
-
     device.refresh_from_db()
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time()
+    totp = device.totp()
     if totp.t() <= device.last_t:
-        totp.time += (device.last_t + 1 - totp.t()) * device.step
-    return f"{totp.token():0{device.digits}d}"
+        totp.time += (device.last_t + 1 - totp.t()) * device.STEP
+    return f"{totp.token():0{device.DIGITS}d}"
 
 
 class Client(DjangoClient):

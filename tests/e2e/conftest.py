@@ -78,13 +78,24 @@ def shot(page, request):
 def login(page, username: str, password: str = "pw-for-tests-only-123") -> None:
     """Log in as a person would: password, then for supervisors and the privacy officer the
     six-digit code of their authenticator app (computed here from the device's key), or on a
-    first login the setup page's secret."""
+    first login an enrolment code (issued here as the administrator's command would) and the
+    setup page's secret."""
     page.goto("/admin/login/")
     page.get_by_label("ユーザー名").fill(username)
     page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_load_state("networkidle")
     if "/account/otp/setup/" in page.url:
+        from django.contrib.auth import get_user_model
+
+        from consentoffice.audit import system_user
+        from consentoffice.twofactor import issue_enrolment_code
+
+        user = get_user_model().objects.get(username=username)
+        _record, code = issue_enrolment_code(user=user, issued_by=system_user(), system=True)
+        page.get_by_label("登録コード").fill(code)
+        page.get_by_role("button", name="次へ").click()
+        page.wait_for_load_state("networkidle")
         secret = page.locator("#otp-secret").inner_text().replace(" ", "")
         page.get_by_label("確認コード（6桁）").fill(_token_from_secret(secret))
         page.get_by_role("button", name="設定を完了する").click()

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from consentoffice import crypto
+from consentoffice.models import AuthenticatorDevice
 from members import services
 from members.models import Affiliate, Contract, FinancialDeclaration, IdentityDocument
 from tests.factories import MemberFactory
@@ -126,9 +127,11 @@ EXPECTED = (DOCUMENT_NUMBER, ACCOUNT, INCOME, SECRET, [DOCUMENT_NUMBER])
 
 
 @pytest.fixture
-def rows_under_old_key(settings, operator, supervisor):
+def rows_under_old_key(db, settings, request):
     settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
     crypto._fernet_for.cache_clear()
+    # The users after the key: a supervisor's authenticator key is encrypted under it too.
+    operator, supervisor = request.getfixturevalue("operator"), request.getfixturevalue("supervisor")
     return make_sensitive_rows(operator, supervisor)
 
 
@@ -147,8 +150,9 @@ def test_reencrypt_fields_rotates_every_value_so_only_the_new_key_is_needed(sett
 
     assert "members_identitydocument (number): 1 rows, rotated 1" in out.getvalue()
     assert "members_historicalidentitydocument (number): 1 rows, rotated 1" in out.getvalue()
+    assert "consentoffice_authenticatordevice (key): 1 rows, rotated 1" in out.getvalue()
     new_fernet = Fernet(NEW_KEY.encode())
-    for token in all_raw_tokens():
+    for token in all_raw_tokens() + raw_values(AuthenticatorDevice, "key"):
         new_fernet.decrypt(token.encode())
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     assert read_everything() == EXPECTED

@@ -7,20 +7,22 @@ import re
 from base64 import b32decode
 from datetime import timedelta
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from consentoffice import twofactor
+from consentoffice import crypto, twofactor
+from consentoffice.models import AuthenticatorDevice, EnrolmentCode
 from consentoffice.security import SESSION_RENEW_SECONDS, SESSION_RENEWED_KEY
 from members import demo
 from tests.conftest import OTP_ROLES, TEST_PASSWORD, Client, login_as, totp_token
@@ -28,6 +30,7 @@ from tests.conftest import OTP_ROLES, TEST_PASSWORD, Client, login_as, totp_toke
 LOGIN = "/admin/login/"
 OTP = "/account/otp/"
 SETUP = "/account/otp/setup/"
+ENROL_CODES = "/security/enrolment-codes/"
 
 
 def _fail(client, username: str, *, ip: str = "127.0.0.1"):
@@ -338,47 +341,255 @@ def _code_for_secret(secret_text: str) -> str:
     return f"{totp.token():06d}"
 
 
-def test_first_login_without_a_device_shows_the_setup_and_a_first_code_confirms_it(db, django_user_model):
+def _newcomer(django_user_model, username: str = "new-supervisor", role: str = "supervisor"):
     from django.contrib.auth.models import Group
 
-    newcomer = django_user_model.objects.create_user("new-supervisor", password=TEST_PASSWORD, is_staff=True)
-    newcomer.groups.add(Group.objects.get(name="supervisor"))
+    user = django_user_model.objects.create_user(username, password=TEST_PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return django_user_model.objects.get(pk=user.pk)
+
+
+def _issue_on_the_page(client, user) -> str:
+    """A colleague issues ``user``'s enrolment code on the page; the code as the page shows it."""
+    response = client.post(ENROL_CODES, {"user": user.pk})
+    assert response.status_code == 200, response.content.decode()[:500]
+    return re.search(r'<code id="enrolment-code">([A-Z0-9-]+)</code>', response.content.decode()).group(1)
+
+
+def _secret_after_code(client, code: str) -> str:
+    response = client.post(SETUP, {"enrolment_code": code, "next": "/admin/"})
+    assert response.status_code == 302 and response["Location"].startswith(SETUP), response
+    page = client.get(SETUP).content.decode()
+    return re.search(r'<code id="otp-secret">([A-Z2-7 ]+)</code>', page).group(1)
+
+
+def test_the_password_alone_never_shows_an_authenticator_secret(db, django_user_model):
+    newcomer = _newcomer(django_user_model)
     client = Client()
 
     assert _after_password(client, newcomer.username).startswith(SETUP)
     assert client.get("/admin/")["Location"].startswith(SETUP)
     page = client.get(SETUP).content.decode()
-    secret = re.search(r'<code id="otp-secret">([A-Z2-7 ]+)</code>', page).group(1)
+
+    assert 'name="enrolment_code"' in page
+    assert "otp-secret" not in page and "otpauth://" not in page
+    assert not AuthenticatorDevice.objects.filter(user=newcomer).exists(), "no key made before the code"
+    response = client.post(SETUP, {"otp_token": "123456"})
+    assert "otp-secret" not in response.content.decode()
+    assert not AuthenticatorDevice.objects.filter(user=newcomer).exists()
+
+
+def test_a_code_issued_by_a_colleague_enrols_the_app_once(db, django_user_model, supervisor2):
+    newcomer = _newcomer(django_user_model)
+    colleague = Client()
+    colleague.force_login(supervisor2)
+    code = _issue_on_the_page(colleague, newcomer)
+    client = Client()
+    _password_login(client, newcomer.username)
+
+    # Typed as people type it: lower case, full-width, without the dashes.
+    typed = code.replace("-", "").lower().translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    secret = _secret_after_code(client, typed)
+    page = client.get(SETUP).content.decode()
     assert "otpauth://totp/consentoffice%3Anew-supervisor?secret=" in page
     assert "<svg" in page  # QR code drawn on the server, no outside service
-    assert client.get(SETUP).content.decode().count(secret) == 1, "the same secret until confirmed"
-    assert not TOTPDevice.objects.filter(user=newcomer, confirmed=True).exists()
+    assert page.count(secret) == 1, "the same secret until confirmed"
+    assert not AuthenticatorDevice.objects.filter(user=newcomer, confirmed=True).exists()
 
     response = client.post(SETUP, {"otp_token": _code_for_secret(secret), "next": "/admin/"})
 
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
-    device = TOTPDevice.objects.get(user=newcomer)
-    assert device.confirmed
-    later = Client()
-    assert _after_password(later, newcomer.username).startswith(OTP + "?")
-    assert later.get(SETUP)["Location"].startswith(OTP), "no second setup over a confirmed device"
+    assert AuthenticatorDevice.objects.get(user=newcomer).confirmed
+    record = EnrolmentCode.objects.get(user=newcomer)
+    assert record.issued_by == supervisor2 and record.used_at is not None
+    history = list(record.history.order_by("history_id").values_list("history_user_id", "history_type"))
+    assert history == [(supervisor2.pk, "+"), (newcomer.pk, "~")], "issue and use are both on record"
+    # The code is spent: a second person with the password cannot enrol another app with it.
+    thief = Client()
+    _password_login(thief, newcomer.username)
+    assert thief.get(SETUP).status_code == 200
+    refused = thief.post(SETUP, {"enrolment_code": code})
+    assert refused.status_code == 200 and "登録コードが正しくないか" in refused.content.decode()
+    assert "otp-secret" not in refused.content.decode()
 
 
-def test_a_wrong_first_code_confirms_nothing(db, django_user_model):
-    from django.contrib.auth.models import Group
-
-    newcomer = django_user_model.objects.create_user("new-officer", password=TEST_PASSWORD, is_staff=True)
-    newcomer.groups.add(Group.objects.get(name="privacy_officer"))
+@pytest.mark.parametrize("case", ["wrong", "expired", "someone_elses"])
+def test_a_wrong_expired_or_other_users_code_is_refused(db, django_user_model, supervisor2, case):
+    newcomer = _newcomer(django_user_model)
+    other = _newcomer(django_user_model, "other-officer", "privacy_officer")
+    _record, code = twofactor.issue_enrolment_code(
+        user=other if case == "someone_elses" else newcomer, issued_by=supervisor2
+    )
+    if case == "wrong":
+        code = code[:-1] + ("A" if code[-1] != "A" else "B")
+    if case == "expired":
+        EnrolmentCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     client = Client()
     _password_login(client, newcomer.username)
-    client.get(SETUP)
+
+    response = client.post(SETUP, {"enrolment_code": code})
+
+    assert response.status_code == 200
+    assert "登録コードが正しくないか" in response.content.decode()
+    assert "otp-secret" not in response.content.decode()
+    assert not AuthenticatorDevice.objects.filter(user=newcomer).exists()
+
+
+def test_a_code_that_expires_during_the_setup_confirms_nothing(db, django_user_model, supervisor2):
+    newcomer = _newcomer(django_user_model)
+    _record, code = twofactor.issue_enrolment_code(user=newcomer, issued_by=supervisor2)
+    client = Client()
+    _password_login(client, newcomer.username)
+    secret = _secret_after_code(client, code)
+    EnrolmentCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = client.post(SETUP, {"otp_token": _code_for_secret(secret)})
+
+    assert response.status_code == 200
+    assert 'name="enrolment_code"' in response.content.decode()
+    assert not AuthenticatorDevice.objects.filter(user=newcomer, confirmed=True).exists()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_wrong_first_code_confirms_nothing(db, django_user_model, supervisor2):
+    newcomer = _newcomer(django_user_model, "new-officer", "privacy_officer")
+    _record, code = twofactor.issue_enrolment_code(user=newcomer, issued_by=supervisor2)
+    client = Client()
+    _password_login(client, newcomer.username)
+    _secret_after_code(client, code)
 
     response = client.post(SETUP, {"otp_token": "12345x"})
 
     assert response.status_code == 200
-    assert not TOTPDevice.objects.filter(user=newcomer, confirmed=True).exists()
+    assert not AuthenticatorDevice.objects.filter(user=newcomer, confirmed=True).exists()
+    assert EnrolmentCode.objects.get(user=newcomer).used_at is None, "the code is spent only by a success"
     assert client.get("/admin/").status_code == 302
+
+
+def test_a_new_phone_replaces_the_old_app_with_a_colleagues_code(supervisor, supervisor2):
+    old = twofactor.confirmed_device(supervisor)
+    old_code = totp_token(old)
+    _record, code = twofactor.issue_enrolment_code(user=supervisor, issued_by=supervisor2)
+    client = Client()
+    _password_login(client, supervisor.username)
+    verify_page = client.get(OTP).content.decode()
+    assert 'id="otp-replace"' in verify_page
+
+    secret = _secret_after_code(client, code)
+    assert "今まで使っていた認証アプリは使えなくなります" in client.get(SETUP).content.decode()
+    assert client.post(SETUP, {"otp_token": _code_for_secret(secret)})["Location"] == "/"
+
+    assert list(AuthenticatorDevice.objects.filter(user=supervisor)) == [
+        twofactor.confirmed_device(supervisor)
+    ]
+    assert twofactor.confirmed_device(supervisor).pk != old.pk
+    later = Client()
+    _password_login(later, supervisor.username)
+    assert later.post(OTP, {"otp_token": old_code}).status_code == 200, "the old app's code is worthless"
+
+
+def test_only_supervisors_and_the_officer_issue_and_never_for_themselves(
+    operator, supervisor, supervisor2, privacy_officer
+):
+    clerk = Client()
+    clerk.force_login(operator)
+    assert clerk.get(ENROL_CODES).status_code == 403
+    assert clerk.post(ENROL_CODES, {"user": supervisor.pk}).status_code == 403
+
+    boss = Client()
+    boss.force_login(supervisor)
+    page = boss.get(ENROL_CODES).content.decode()
+    assert f'value="{supervisor2.pk}"' in page and f'value="{privacy_officer.pk}"' in page
+    assert f'value="{supervisor.pk}"' not in page, "not for oneself"
+    assert f'value="{operator.pk}"' not in page, "operators have no second factor"
+    for target in (supervisor, operator):
+        assert boss.post(ENROL_CODES, {"user": target.pk}).status_code == 400
+    with pytest.raises(PermissionDenied):
+        twofactor.issue_enrolment_code(user=supervisor, issued_by=supervisor)
+    with pytest.raises(PermissionDenied):
+        twofactor.issue_enrolment_code(user=supervisor, issued_by=operator)
+    assert not EnrolmentCode.objects.exists()
+
+    officer = Client()
+    officer.force_login(privacy_officer)
+    assert _issue_on_the_page(officer, supervisor)
+    listing = officer.get(ENROL_CODES).content.decode()
+    assert EnrolmentCode.objects.get().issued_by == privacy_officer
+    assert 'id="enrolment-code"' not in listing, "shown once, on the response that issued it"
+
+
+def test_the_enrolment_code_is_kept_only_as_a_keyed_hash(supervisor, supervisor2):
+    record, code = twofactor.issue_enrolment_code(user=supervisor, issued_by=supervisor2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM consentoffice_enrolmentcode")
+        stored = " ".join(str(value) for value in cursor.fetchone())
+        cursor.execute("SELECT * FROM consentoffice_historicalenrolmentcode")
+        history = " ".join(" ".join(str(v) for v in row) for row in cursor.fetchall())
+    for form in (code, code.replace("-", "")):
+        assert form not in stored and form not in history
+    assert record.code_hash not in history, "the hash stays out of the audit trail"
+
+
+def test_authenticator_keys_are_encrypted_at_rest(supervisor):
+    device = twofactor.confirmed_device(supervisor)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM consentoffice_authenticatordevice WHERE id = %s", [device.pk])
+        (stored,) = cursor.fetchone()
+    assert device.key not in stored and len(device.key) == 40
+    assert crypto.decrypt(stored) == device.key
+    assert "otp_totp_totpdevice" not in connection.introspection.table_names()
+
+
+def test_the_migration_moves_clear_devices_into_encrypted_ones(db, supervisor2):
+    """django-otp's table of clear keys, as an installation before this change has it: its
+    devices keep working with the same secret, and the table is gone."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("consentoffice.migrations.0009_authenticator_device")
+    clear_key = "3132333435363738393031323334353637383930"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE otp_totp_totpdevice (id integer PRIMARY KEY, user_id integer, name varchar(64), "
+            "confirmed boolean, key varchar(80), drift smallint, last_t bigint, "
+            "throttling_failure_timestamp timestamp NULL, throttling_failure_count integer)"
+        )
+        cursor.execute(
+            "INSERT INTO otp_totp_totpdevice VALUES (1, %s, 'phone', %s, %s, 0, -1, NULL, 0)",
+            [supervisor2.pk, True, clear_key],
+        )
+        AuthenticatorDevice.objects.filter(user=supervisor2).delete()
+        editor = SimpleNamespace(connection=connection, execute=cursor.execute)
+
+        migration.copy_clear_devices(apps, editor)
+
+    assert "otp_totp_totpdevice" not in connection.introspection.table_names()
+    moved = AuthenticatorDevice.objects.get(user=supervisor2)
+    assert moved.confirmed and moved.key == clear_key and moved.name == "phone"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM consentoffice_authenticatordevice WHERE id = %s", [moved.pk])
+        assert clear_key not in cursor.fetchone()[0]
+
+
+def test_the_administrators_command_issues_a_working_code_and_refuses_operators(
+    db, django_user_model, operator
+):
+    newcomer = _newcomer(django_user_model)
+    out = StringIO()
+    call_command("issue_enrolment_code", newcomer.username, stdout=out, stderr=StringIO())
+    code = out.getvalue().strip()
+    client = Client()
+    _password_login(client, newcomer.username)
+    secret = _secret_after_code(client, code)
+    assert client.post(SETUP, {"otp_token": _code_for_secret(secret)})["Location"] == "/"
+    assert EnrolmentCode.objects.get(user=newcomer).issued_by.username == "system"
+
+    with pytest.raises(CommandError):
+        call_command("issue_enrolment_code", operator.username, stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError):
+        call_command("issue_enrolment_code", "nobody-at-all", stdout=StringIO(), stderr=StringIO())
 
 
 def test_the_code_pages_send_anonymous_users_to_the_login(client):

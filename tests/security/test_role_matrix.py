@@ -89,6 +89,8 @@ URLS: dict[str, Row] = {
     # The second-factor pages: a verified supervisor has nothing to do there.
     "account/otp/": Row(lambda w: "/account/otp/", (LOGIN, 302, 302, 302)),
     "account/otp/setup/": Row(lambda w: "/account/otp/setup/", (LOGIN, 302, 302, 302)),
+    # Enrolment codes for a colleague's authenticator: supervisors and the privacy officer.
+    "security/enrolment-codes/": Row(lambda w: "/security/enrolment-codes/", (LOGIN, 403, 200, 200)),
     # The audit trail (監査証跡) is read by supervisors and the privacy officer only.
     "audit/": Row(lambda w: "/audit/", (LOGIN, 403, 200, 200)),
     "audit/export.csv": Row(lambda w: "/audit/export.csv", (LOGIN, 403, 200, 200)),
@@ -132,7 +134,7 @@ URLS: dict[str, Row] = {
     "admin/r/<path:content_type_id>/<path:object_id>/": Row(
         lambda w: reverse("admin:view_on_site", args=[w.member_ct, w.member.pk]), (LOGIN, 404, 404, 404)
     ),
-    "admin/^(?P<app_label>auth|axes|otp_totp|members|requests|bureaus)/$": Row(
+    "admin/^(?P<app_label>auth|axes|members|requests|bureaus)/$": Row(
         lambda w: reverse("admin:app_list", args=["members"]), (LOGIN, 200, 200, 200)
     ),
     "admin/(?P<url>.*)$": Row(lambda w: "/admin/no-such-page/", (LOGIN, 404, 404, 404)),
@@ -154,13 +156,6 @@ URLS: dict[str, Row] = {
         lambda w: reverse("admin:requests_ticket_step", args=[w.ticket.pk, "hold"]),
         (LOGIN, 302, 302, 302),
         "post",
-    ),
-    # TOTP devices are managed by an administrator outside the three roles.
-    "admin/otp_totp/totpdevice/<int:pk>/config/": Row(
-        lambda w: reverse("admin:otp_totp_totpdevice_config", args=[w.device.pk]), (LOGIN, 403, 403, 403)
-    ),
-    "admin/otp_totp/totpdevice/<int:pk>/qrcode/": Row(
-        lambda w: reverse("admin:otp_totp_totpdevice_qrcode", args=[w.device.pk]), (LOGIN, 403, 403, 403)
     ),
     "admin/members/affiliate/<int:pk>/rotate-secret/": Row(
         lambda w: reverse("admin:members_affiliate_rotate_secret", args=[w.affiliate.pk]),
@@ -215,7 +210,6 @@ ADMIN_MODELS: dict[str, dict[str, tuple]] = {
     "axes.accessattempt": _NOBODY,
     "axes.accesslog": _NOBODY,
     "axes.accessfailurelog": _NOBODY,
-    "otp_totp.totpdevice": _NOBODY,
     "members.member": _ADD_ALL,
     "members.contract": _ADD_ALL,
     "members.contactrecord": _ADD_ALL,

@@ -6,13 +6,10 @@ supervisor without an authenticator app. In production the code exists only in t
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django_otp.oath import TOTP
 
 from consentoffice import twofactor
 
@@ -30,6 +27,4 @@ class Command(BaseCommand):
         device = twofactor.confirmed_device(user) if user else None
         if device is None:
             raise CommandError(_("このユーザーには確認済みの認証アプリが登録されていません。"))
-        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        totp.time = time.time()
-        self.stdout.write(f"{totp.token():0{device.digits}d}")
+        self.stdout.write(f"{device.totp().token():0{device.DIGITS}d}")
