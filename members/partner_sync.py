@@ -34,7 +34,6 @@ from consentoffice import roles
 from consentoffice.audit import affiliate_user, save_tracked, system_user
 from consentoffice.i18n import record_text
 from consentoffice.models import Notification
-from consentoffice.queue import enqueue_on_commit
 from consentoffice.services import notify_roles
 from members import selectors, services
 from members.endpoints import check_endpoint
@@ -325,14 +324,8 @@ def replay(event: PartnerSyncEvent, *, actor) -> PartnerSyncEvent:
         locked.attempts = 0
         locked.next_attempt_at = timezone.now()
         save_tracked(locked, actor=actor, reason=record_text("送信不能イベントを再送"), clean=False)
-        queue_delivery()
+        services.queue_delivery()
     return locked
-
-
-def queue_delivery() -> None:
-    from members.tasks import deliver_partner_sync
-
-    enqueue_on_commit(deliver_partner_sync)
 
 
 # --- inbound --------------------------------------------------------------------------------

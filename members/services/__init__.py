@@ -59,10 +59,12 @@ from members.services.member import (
     update_member,
 )
 from members.services.partners import (
+    DELIVER_PARTNER_SYNC_TASK,
     PARTNER_STOPS,
     SHARED_SECRET_BYTES,
     new_shared_secret,
     partner_affiliates,
+    queue_delivery,
     queue_partner_stop,
     queue_partner_sync,
     rotate_affiliate_secret,
@@ -87,6 +89,7 @@ __all__ = [
     "ANONYMIZED_VALUES",
     "ART5_PROTECTED_PURPOSES",
     "BULK_MEMBER_NO_START",
+    "DELIVER_PARTNER_SYNC_TASK",
     "ERASABLE",
     "ERASED_PAYLOAD",
     "ERASED_TEXT",
@@ -120,6 +123,7 @@ __all__ = [
     "partner_affiliates",
     "place_legal_hold",
     "publish_consent_version",
+    "queue_delivery",
     "queue_partner_stop",
     "queue_partner_sync",
     "record_access",

@@ -7,6 +7,7 @@ import secrets
 from datetime import date
 from typing import Any
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from consentoffice.audit import save_tracked
 from consentoffice.i18n import record_text
+from consentoffice.queue import enqueue_on_commit
 from members.models import (
     CATEGORY_1_FIELDS,
     Affiliate,
@@ -69,8 +71,6 @@ def queue_partner_sync(
     for event in events:
         save_tracked(event, actor=actor, reason=record_text("会員情報の変更を提携先へ連携"), clean=False)
     if events:
-        from members.partner_sync import queue_delivery
-
         queue_delivery()
     return events
 
@@ -101,10 +101,18 @@ def queue_partner_stop(member: Member, stop: str, *, actor) -> list[PartnerSyncE
     for event in events:
         save_tracked(event, actor=actor, reason=record_text("利用停止等を提携先へ連携"), clean=False)
     if events:
-        from members.partner_sync import queue_delivery
-
         queue_delivery()
     return events
+
+
+# Named, not imported: members.tasks imports services, never the other way round.
+DELIVER_PARTNER_SYNC_TASK = "members.tasks.deliver_partner_sync"
+
+
+def queue_delivery() -> None:
+    """Deliver the outbox after commit. The signature is the registered task where members.tasks is
+    loaded (eager mode honoured), else a plain send_task; a broker that is down loses no write."""
+    enqueue_on_commit(current_app.signature(DELIVER_PARTNER_SYNC_TASK))
 
 
 def _wire_value(value: Any) -> Any:
