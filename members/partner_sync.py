@@ -94,10 +94,8 @@ SEND_CONCURRENCY = 8  # requests in flight per drain
 
 @dataclass(frozen=True)
 class Lease:
-    """A drain's hold on a claimed batch until ``until``: taken when the batch is claimed (not when
-    the drain began), written into each row's ``next_attempt_at``, which is the token: the drain
-    writes a row back only while it still holds that value, so a batch another drain took over
-    after the lease ran out is neither sent nor recorded twice."""
+    """A drain's hold on a claimed batch until ``until``; each row's ``next_attempt_at`` is the token,
+    so no event is sent or recorded twice (docs/postgresql.md, "The partner sync drain")."""
 
     until: datetime
     ids: frozenset[int]
@@ -144,11 +142,8 @@ def deliver_due_events(*, limit: int = 500, client: httpx.Client | None = None) 
     client = client or httpx.Client(timeout=settings.PARTNER_SYNC_TIMEOUT_SECONDS)
     try:
         now = timezone.now()
-        # One read for the whole drain, one lease and one write per batch (issue 7: ≥ 300 events/s;
-        # one round trip per event and step kept a drain to a few dozen per second). A claimed
-        # event is still the row read here: the lease is only taken while it is pending and due.
-        # Should the worker die mid-batch, the lease runs out and the events go again; the
-        # partner answers a repeated event id with 409, which counts as sent.
+        # One read per drain, one lease and one write per batch (issue 7: ≥ 300 events/s); a dead
+        # worker's lease runs out and its events go again: docs/postgresql.md.
         candidates = list(due_events(now).select_related("affiliate", "member")[:limit])
         pool = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY) if candidates else None
         for start in range(0, len(candidates), DRAIN_BATCH):

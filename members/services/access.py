@@ -89,10 +89,9 @@ def record_access_set(
     at: datetime | None = None,
     distinct: bool = True,
 ) -> int:
-    """One access-log row per member of ``member_ids`` (a queryset of member ids, e.g.
-    ``qs.values("member_id")``), written by the database in one INSERT … SELECT: a download or an
-    extract of a million members is logged per member without a row passing through Python.
-    ``distinct=False`` where the ids are known to be unique (members' own ids)."""
+    """One access-log row per member of ``member_ids`` (a queryset of member ids) in one INSERT …
+    SELECT, no row through Python; ``distinct=False`` where the ids are unique. See
+    docs/postgresql.md, "One access-log row per member"."""
     ip, path = _origin(request)
     db = connections[member_ids.db]
     quote = db.ops.quote_name

@@ -27,8 +27,8 @@ MEMBER_NO_SEQUENCE = "member_no"
 
 
 def next_member_no() -> str:
-    """The next member number from the database's sequence (never the largest number in use: one
-    odd number typed by hand must not stop registration, and two registrations never race)."""
+    """The next member number from the database's sequence, never the largest number in use
+    (docs/postgresql.md#member-numbers-from-a-sequence)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval('member_no_seq')")
