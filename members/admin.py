@@ -26,6 +26,8 @@ from consentoffice.admin import ReadOnlyModelAdmin, ServiceModelAdmin, action_fo
 from consentoffice.crypto import mask
 from consentoffice.csv_export import csv_lines
 from members import selectors, services
+from members.admin_inlines import MEMBER_PAGE_INLINES, ReadOnlyInline
+from members.admin_inlines import register_member_inline as register_member_inline
 from members.forms import (
     AffiliateForm,
     ConsentVersionForm,
@@ -67,36 +69,6 @@ def _show_sensitive(request, value, label) -> str:
             request._sensitive_labels = set()
         request._sensitive_labels.add(str(label))
     return shown
-
-
-# --- Read-only inlines of the member page -------------------------------------------------------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Related rows shown on the member page; they are added on their own pages through services."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    select_related: tuple[str, ...] = ()
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return queryset.select_related(*self.select_related) if self.select_related else queryset
-
-    def get_formset(self, request, obj=None, **kwargs):
-        # Inline instances are made per request: the display methods need the viewer.
-        self.request = request
-        return super().get_formset(request, obj, **kwargs)
 
 
 class ContractInline(ReadOnlyInline):
@@ -201,16 +173,6 @@ EXPORT_COLUMNS = (
     _("状態"),
     _("年収（円・最新の申告）"),
 )
-
-
-# Inlines other apps add to the member page (bureaus registers its "what is registered where"
-# inline here), so members never imports the apps that depend on it.
-MEMBER_PAGE_INLINES: list[type[admin.options.InlineModelAdmin]] = []
-
-
-def register_member_inline(inline: type[admin.options.InlineModelAdmin]) -> None:
-    if inline not in MEMBER_PAGE_INLINES:
-        MEMBER_PAGE_INLINES.append(inline)
 
 
 @admin.register(Member)

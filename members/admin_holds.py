@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from consentoffice import roles
 from consentoffice.admin import ServiceModelAdmin, action_form_response
 from members import services
-from members.admin import ReadOnlyInline, register_member_inline
+from members.admin_inlines import ReadOnlyInline, register_member_inline
 from members.models import LegalHold
 
 

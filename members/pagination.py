@@ -1,11 +1,5 @@
-"""Paging for lists over a million rows without counting them (issue 7: no full counts).
-
-``COUNT(*)`` over the whole member table reads every row (or every index entry) on each page view.
-The list needs a number only to draw page links, so this paginator counts at most
-``MAX_PAGES * per_page + 1`` matching rows and stops there, and an unfiltered list on PostgreSQL
-takes the planner's estimate (``pg_class.reltuples``, kept by ANALYZE and autovacuum). Pages past
-``MAX_PAGES`` are not offered: an offset that deep is slow and no operator pages that far; they
-search or filter instead.
+"""Paging for lists over a million rows without counting them (issue 7: no full counts): a capped
+count, or the planner's estimate on PostgreSQL. How: docs/postgresql.md#counting-without-count.
 """
 
 from __future__ import annotations

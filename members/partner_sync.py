@@ -7,18 +7,14 @@ passed on — ``X-Consentoffice-Timestamp`` (unix seconds) and
 2xx or 409 → sent; other 4xx → dead; 5xx, timeout, refused → retry with exponential backoff and
 jitter, dead after the last attempt. Events of one member reach an affiliate in order.
 Each delivery to, and each change accepted from, a consent-basis affiliate leaves a provision
-record (第三者提供記録, APPI Art. 29).
+record (第三者提供記録, APPI Art. 29). Signing, parsing and backoff are ``members.partner_protocol``
+(no database); this module does the reads and writes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import random
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,12 +34,10 @@ from consentoffice import roles
 from consentoffice.audit import affiliate_user, save_tracked, system_user
 from consentoffice.i18n import record_text
 from consentoffice.models import Notification
-from consentoffice.queue import enqueue_on_commit
 from consentoffice.services import notify_roles
 from members import selectors, services
 from members.endpoints import check_endpoint
 from members.models import (
-    CATEGORY_1_FIELDS,
     Affiliate,
     AffiliateBasis,
     Contract,
@@ -56,37 +50,20 @@ from members.models import (
     SyncDirection,
     SyncStatus,
 )
+from members.partner_protocol import (
+    MAX_BODY_BYTES,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    InboundError,
+    backoff_seconds,
+    parse_change,
+    sign,
+    verify_signature,
+    wire_body,
+)
+from members.partner_protocol import TIMESTAMP_WINDOW_SECONDS as TIMESTAMP_WINDOW_SECONDS
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "X-Consentoffice-Signature"
-TIMESTAMP_HEADER = "X-Consentoffice-Timestamp"
-TIMESTAMP_WINDOW_SECONDS = 5 * 60
-MAX_BODY_BYTES = 64 * 1024
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def wire_body(event: PartnerSyncEvent) -> bytes:
-    document = {
-        "event_id": str(event.event_id),
-        "occurred_at": event.occurred_at.isoformat(),
-        "member_no": event.payload["member_no"],
-    }
-    if "stops" in event.payload:
-        document["stops"] = event.payload["stops"]
-    else:
-        document["changes"] = event.payload["changes"]
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def backoff_seconds(attempts: int) -> float:
-    """Exponential backoff with ±20 % jitter, capped (PARTNER_SYNC_BACKOFF_* settings)."""
-    base = settings.PARTNER_SYNC_BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0))
-    return min(base, settings.PARTNER_SYNC_BACKOFF_MAX_SECONDS) * random.uniform(0.8, 1.2)
 
 
 # --- outbound -------------------------------------------------------------------------------
@@ -117,10 +94,8 @@ SEND_CONCURRENCY = 8  # requests in flight per drain
 
 @dataclass(frozen=True)
 class Lease:
-    """A drain's hold on a claimed batch until ``until``: taken when the batch is claimed (not when
-    the drain began), written into each row's ``next_attempt_at``, which is the token: the drain
-    writes a row back only while it still holds that value, so a batch another drain took over
-    after the lease ran out is neither sent nor recorded twice."""
+    """A drain's hold on a claimed batch until ``until``; each row's ``next_attempt_at`` is the token,
+    so no event is sent or recorded twice (docs/postgresql.md, "The partner sync drain")."""
 
     until: datetime
     ids: frozenset[int]
@@ -167,11 +142,8 @@ def deliver_due_events(*, limit: int = 500, client: httpx.Client | None = None) 
     client = client or httpx.Client(timeout=settings.PARTNER_SYNC_TIMEOUT_SECONDS)
     try:
         now = timezone.now()
-        # One read for the whole drain, one lease and one write per batch (issue 7: ≥ 300 events/s;
-        # one round trip per event and step kept a drain to a few dozen per second). A claimed
-        # event is still the row read here: the lease is only taken while it is pending and due.
-        # Should the worker die mid-batch, the lease runs out and the events go again; the
-        # partner answers a repeated event id with 409, which counts as sent.
+        # One read per drain, one lease and one write per batch (issue 7: ≥ 300 events/s); a dead
+        # worker's lease runs out and its events go again: docs/postgresql.md.
         candidates = list(due_events(now).select_related("affiliate", "member")[:limit])
         pool = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY) if candidates else None
         for start in range(0, len(candidates), DRAIN_BATCH):
@@ -347,66 +319,11 @@ def replay(event: PartnerSyncEvent, *, actor) -> PartnerSyncEvent:
         locked.attempts = 0
         locked.next_attempt_at = timezone.now()
         save_tracked(locked, actor=actor, reason=record_text("送信不能イベントを再送"), clean=False)
-        queue_delivery()
+        services.queue_delivery()
     return locked
 
 
-def queue_delivery() -> None:
-    from members.tasks import deliver_partner_sync
-
-    enqueue_on_commit(deliver_partner_sync)
-
-
 # --- inbound --------------------------------------------------------------------------------
-
-
-class InboundError(Exception):
-    """A refused inbound change: HTTP status and a code for the affiliate; nothing applied."""
-
-    def __init__(self, status: int, code: str):
-        super().__init__(code)
-        self.status = status
-        self.code = code
-
-
-def verify_signature(
-    affiliate: Affiliate,
-    *,
-    timestamp: str | None,
-    signature: str | None,
-    body: bytes,
-    now: float | None = None,
-) -> None:
-    if not timestamp or not signature or not (timestamp.isascii() and timestamp.isdigit()):
-        raise InboundError(401, "missing_signature")
-    if abs((now or time.time()) - int(timestamp)) > TIMESTAMP_WINDOW_SECONDS:
-        raise InboundError(401, "stale_timestamp")
-    # Bytes on both sides: a header may carry any text, and compare_digest refuses non-ASCII str.
-    expected = sign(affiliate.shared_secret, timestamp, body).encode()
-    if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogateescape")):
-        raise InboundError(401, "bad_signature")
-
-
-def parse_change(body: bytes, affiliate: Affiliate) -> tuple[uuid.UUID, str, dict]:
-    try:
-        document = json.loads(body.decode("utf-8"))
-        event_id = uuid.UUID(str(document["event_id"]))
-        member_no = str(document["member_no"])
-        changes = document["changes"]
-        datetime.fromisoformat(str(document["occurred_at"]))
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise InboundError(400, "malformed") from None
-    if not isinstance(changes, dict) or not changes or not all(isinstance(v, str) for v in changes.values()):
-        raise InboundError(400, "malformed")
-    # PostgreSQL text and jsonb cannot hold NUL: refused here rather than failing in the database.
-    if any("\x00" in text for text in (member_no, *changes, *changes.values())):
-        raise InboundError(400, "malformed")
-    allowed = set(CATEGORY_1_FIELDS) & (
-        set(affiliate.shared_items) if affiliate.shared_items else set(CATEGORY_1_FIELDS)
-    )
-    if set(changes) - allowed:
-        raise InboundError(400, "forbidden_field")
-    return event_id, member_no, changes
 
 
 # Why a member number is out of an affiliate's reach; all of them answer as an unknown number does.

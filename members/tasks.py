@@ -1,13 +1,17 @@
-"""Thin Celery tasks around members services. Arguments are ids, never personal data."""
+"""Thin Celery tasks around members services. Arguments are ids, never personal data.
+
+Services are imported inside the task bodies and queue these tasks by name
+(``members.services.queue_delivery``), so no import runs from services back to here.
+"""
 
 from celery import shared_task
-
-from members import partner_sync
 
 
 @shared_task(name="members.tasks.deliver_partner_sync", acks_late=True)
 def deliver_partner_sync() -> dict:
     """Deliver due partner-sync events (queued after each change and swept by beat)."""
+    from members import partner_sync
+
     result = partner_sync.deliver_due_events()
     return {"sent": result.sent, "retried": result.retried, "dead": result.dead}
 
