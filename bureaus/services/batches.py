@@ -180,19 +180,8 @@ def _claim_sql(*, actor, reason: str, at: datetime) -> tuple[str, list]:
     locked (SKIP LOCKED) in id order returns them to the history INSERT and to the SELECT of the
     data record values (the payload paths of ``fileformat.PAYLOAD_PATHS``).
 
-    The UPDATE finds the locked rows by their physical address (``ctid``, a TID scan), not by a
-    second look-up of each id in the primary key: a locked row cannot move. A row another
-    transaction changed (and committed) after this statement began is locked in its new version,
-    which this statement does not see, so it is not updated: it stays pending for the next run,
-    like a row another worker holds.
-
-    The key columns of the member and contract indexes are set to themselves
-    (``UNCHANGED_KEY_COLUMNS``): PostgreSQL (14+) takes an index whose key columns an UPDATE does
-    not name as "logically unchanged" and, when a leaf page of it fills up, first tries to delete
-    older versions of the same rows from the page (bottom-up deletion, a visit to their heap
-    pages). Here the older versions are this transaction's own and can never be deleted, so every
-    such try is wasted; naming the columns skips it (the values, the indexes and the foreign key
-    checks are the same)."""
+    Why ``ctid`` and the unchanged key columns: docs/bureau-file-format.md, "The claim statement on
+    PostgreSQL"."""
     quote = connection.ops.quote_name
     table = quote(Submission._meta.db_table)
     columns, values, params = history_select(
