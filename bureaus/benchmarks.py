@@ -34,7 +34,7 @@ def create_pending_submissions(n: int, *, bureau: Bureau | None = None) -> int:
     """Insert up to ``n`` pending monthly payment submissions for ``bureau`` (CIC by default) in
     one set-based statement: the contracts found (formed ones first, by id) are cycled, each
     round one month later, with a payload snapshot of the member and the contract as
-    ``services.build_payload`` makes it. Benchmark data: no history rows. Returns the count."""
+    ``services.snapshots.build_payload`` makes it. Benchmark data: no history rows. Returns the count."""
     if n <= 0:
         return 0
     bureau = bureau or Bureau.objects.get(code="CIC")

@@ -338,8 +338,9 @@ def decode_record(layout: Iterable[Field], line: bytes, length: int) -> dict[str
 
 
 # Where the values of a data record come from, in the layout's order: columns of the submission,
-# then paths into its payload snapshot (``services.build_payload``). ``bureaus.services`` selects
-# rows in this order straight from the database; ``payload_row`` makes one from a payload dict.
+# then paths into its payload snapshot (``services.snapshots.build_payload``).
+# ``bureaus.services.batches`` selects rows in this order straight from the database;
+# ``payload_row`` makes one from a payload dict.
 SUBMISSION_COLUMNS = ("submission_id", "record_type", "event_date", "registered_until", "original_id")
 PAYLOAD_PATHS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("member_no", ("member_no",)),

@@ -3,14 +3,12 @@
 Thin by design: every write is a call to ``requests.services``. Status and outcome are never
 edited in a form; the page offers only the steps ``requests.rules.TRANSITIONS`` allows from the
 current status and the user's role, and each step posts the ticket version the page showed, so
-of two people acting at once one wins and the other is told to reload.
+of two people acting at once one wins and the other is told to reload. The steps themselves are
+``requests.steps``; the badges and rows, ``requests.presentation`` (``ticket_row`` and ``STEPS``
+are still imported from here by ``consentoffice.home_views`` and tests).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -22,7 +20,6 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,17 +27,22 @@ from django.utils.translation import gettext_lazy
 from consentoffice import roles
 from consentoffice.admin import CheckedAutocompleteMixin, OfferedFiltersOnlyMixin
 from requests import forms, rules, selectors, services
-from requests.models import CorrectionItem, DeletionItem, Reminder, Ticket
+from requests.models import Reminder, Ticket
+from requests.presentation import (
+    DUE_STATE_CSS,
+    DUE_STATE_LABELS,
+    due_badge,
+    duplicate_flag,
+    format_duration,
+    member_text,
+    remaining_label,
+    status_text,
+    ticket_row,
+)
+from requests.steps import STEPS, _can_approve, offered_steps
 from requests.timeline import ticket_timeline
 
 Status = rules.Status
-
-DUE_STATE_LABELS = {
-    "overdue": gettext_lazy("期限超過"),
-    "due_soon": gettext_lazy("期限間近"),
-    "ok": gettext_lazy("期限内"),
-}
-DUE_STATE_CSS = {"overdue": "due-overdue", "due_soon": "due-soon", "ok": "due-ok"}
 
 # Queue pages: scope -> (tab label, permission needed).
 QUEUES: dict[str, tuple[str, str]] = {
@@ -50,88 +52,6 @@ QUEUES: dict[str, tuple[str, str]] = {
     "overdue": (gettext_lazy("期限超過"), "requests.view_ticket"),
     "approval": (gettext_lazy("承認待ち"), roles.APPROVE_TICKET),
 }
-
-
-def format_duration(seconds: int) -> str:
-    """``2日3時間`` / ``45分``: how long a ticket has been held."""
-    minutes = max(int(seconds), 0) // 60
-    days, rest = divmod(minutes, 60 * 24)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return _("%(days)d日%(hours)d時間") % {"days": days, "hours": hours}
-    if hours:
-        return _("%(hours)d時間%(minutes)d分") % {"hours": hours, "minutes": mins}
-    return _("%(minutes)d分") % {"minutes": mins}
-
-
-def remaining_label(ticket: Ticket, now) -> str:
-    """``残り5日`` / ``3日超過`` / ``本日期限`` for an open request; empty otherwise."""
-    if not (ticket.is_open and ticket.is_request):
-        return ""
-    days = (timezone.localtime(ticket.due_at).date() - timezone.localtime(now).date()).days
-    if days > 0:
-        return _("残り%(days)d日") % {"days": days}
-    if days == 0:
-        return _("本日期限") if now <= ticket.due_at else _("期限超過")
-    return _("%(days)d日超過") % {"days": -days}
-
-
-def due_badge(ticket: Ticket, now) -> str:
-    state = ticket.due_state(now)
-    when = date_format(timezone.localtime(ticket.due_at), "DATE_FORMAT")
-    label = remaining_label(ticket, now)
-    return format_html(
-        '<span class="due-badge {}" title="{}">{}{}</span>',
-        DUE_STATE_CSS[state],
-        DUE_STATE_LABELS[state],
-        when,
-        f" ({label})" if label else "",
-    )
-
-
-def status_text(ticket: Ticket, now) -> str:
-    text = ticket.get_status_display()
-    if ticket.on_hold:
-        return format_html(
-            '{} <span class="ticket-hold">{}</span>',
-            text,
-            _("保留中 %(held)s") % {"held": format_duration(ticket.held_total_seconds(now))},
-        )
-    return text
-
-
-def member_text(ticket: Ticket) -> str:
-    member = ticket.member
-    if member is None:
-        return "—"
-    return f"{member.member_no} {member.full_name}"
-
-
-def duplicate_flag(ticket: Ticket) -> str:
-    if getattr(ticket, "has_duplicate", False):
-        return format_html(
-            '<span class="ticket-duplicate" title="{}">⚠</span>',
-            _("同じ会員・同じ種別の未完了の受付票が他にあります"),
-        )
-    return ""
-
-
-def ticket_row(ticket: Ticket, now) -> dict:
-    """One ticket as the lists show it (the queues, the operator home): link, member, status and
-    deadline, both as a finished badge and in parts."""
-    state = ticket.due_state(now)
-    return {
-        "ticket": ticket,
-        "url": reverse("admin:requests_ticket_change", args=[ticket.pk]),
-        "member": member_text(ticket),
-        "status": status_text(ticket, now),
-        "due": due_badge(ticket, now),
-        "duplicate": duplicate_flag(ticket),
-        "due_state": state,
-        "due_css": DUE_STATE_CSS[state],
-        "due_label": DUE_STATE_LABELS[state],
-        "remaining": remaining_label(ticket, now),
-    }
 
 
 def _optional_url(name: str, *args) -> str:
@@ -156,270 +76,6 @@ def _form_error_text(form) -> str:
         text = " ".join(str(e) for e in errors)
         parts.append(f"{label}: {text}" if label else text)
     return " ".join(parts)
-
-
-# --- steps ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One next step of a ticket: its button, its form, when it is offered and what it calls."""
-
-    name: str
-    label: Any
-    form_class: type
-    offered: Callable[[Ticket, Any], bool]
-    run: Callable[[Ticket, dict, Any], str]
-    per_item: bool = False
-
-
-def _can_work(user) -> bool:
-    return user.has_perm("requests.change_ticket")
-
-
-def _can_approve(user) -> bool:
-    return user.has_perm(roles.APPROVE_TICKET)
-
-
-def _from(action: str, ticket: Ticket) -> bool:
-    return ticket.status in rules.TRANSITIONS[action][0]
-
-
-def _item(model, ticket: Ticket, pk: int):
-    try:
-        return model.objects.select_related("ticket").get(pk=pk, ticket=ticket)
-    except model.DoesNotExist:
-        raise ValidationError(_("指定された項目が見つかりません。")) from None
-
-
-def _run_start_verification(ticket, data, user):
-    services.start_verification(ticket, actor=user, expected_version=data["version"])
-    return _("本人確認を開始しました。")
-
-
-def _run_verify_identity(ticket, data, user):
-    services.verify_identity(
-        ticket,
-        actor=user,
-        method=data["method"],
-        documents_seen=data["documents_seen"],
-        agent_document_issued_on=data["agent_document_issued_on"],
-        expected_version=data["version"],
-    )
-    return _("本人確認済みにしました。")
-
-
-def _run_assign_to_me(ticket, data, user):
-    services.assign(ticket, actor=user, assignee=user, expected_version=data["version"])
-    return _("自分の担当にしました。")
-
-
-def _run_hold(ticket, data, user):
-    services.hold(ticket, actor=user, reason=data["reason"], expected_version=data["version"])
-    return _("保留にしました。法定期限は変わりません。")
-
-
-def _run_resume(ticket, data, user):
-    services.resume(ticket, actor=user, expected_version=data["version"])
-    return _("保留を解除しました。")
-
-
-def _run_fee(ticket, data, user):
-    services.record_fee_payment(ticket, actor=user, paid_on=data["paid_on"], expected_version=data["version"])
-    return _("手数料の入金を記録しました。")
-
-
-def _run_add_correction(ticket, data, user):
-    services.add_correction_item(
-        ticket,
-        field=data["field"],
-        requested_value=data["requested_value"],
-        actor=user,
-        expected_version=data["version"],
-    )
-    return _("訂正項目を追加しました。")
-
-
-def _run_decide_correction(ticket, data, user):
-    item = _item(CorrectionItem, ticket, data["item"])
-    services.decide_correction_item(
-        item, actor=user, accept=data["accept"], note=data["note"], expected_version=data["version"]
-    )
-    return _("訂正項目の判断を記録しました。")
-
-
-def _run_add_deletion(ticket, data, user):
-    item = services.add_deletion_item(
-        ticket, target=data["target"], actor=user, expected_version=data["version"]
-    )
-    if item.decision == DeletionItem.Decision.REFUSED:
-        return _("削除項目を追加しました。保存義務があるため「削除しない」としました。")
-    return _("削除項目を追加しました。")
-
-
-def _run_decide_deletion(ticket, data, user):
-    item = _item(DeletionItem, ticket, data["item"])
-    services.decide_deletion_item(
-        item, actor=user, accept=data["accept"], ground=data["ground"], expected_version=data["version"]
-    )
-    return _("削除項目の判断を記録しました。")
-
-
-def _run_build_package(ticket, data, user):
-    services.build_disclosure_package(ticket, actor=user, expected_version=data["version"])
-    return _("開示パッケージを作成しました。")
-
-
-def _run_submit(ticket, data, user):
-    services.submit_for_approval(
-        ticket,
-        outcome=data["outcome"],
-        actor=user,
-        reason=data["reason"],
-        ground=data["ground"],
-        expected_version=data["version"],
-    )
-    return _("承認を依頼しました。")
-
-
-def _run_send_back(ticket, data, user):
-    services.send_back(ticket, actor=user, reason=data["reason"], expected_version=data["version"])
-    return _("差し戻しました。")
-
-
-def _run_approve(ticket, data, user):
-    services.approve(ticket, actor=user, expected_version=data["version"])
-    return _("承認しました。受付票は完了です。")
-
-
-def _run_close(ticket, data, user):
-    services.close_ticket(ticket, actor=user, note=data["note"], expected_version=data["version"])
-    return _("完了にしました。")
-
-
-def _editable_items(kind: str) -> Callable[[Ticket, Any], bool]:
-    return lambda t, u: _can_work(u) and t.kind == kind and _from("edit_items", t)
-
-
-STEPS: dict[str, Step] = {
-    step.name: step
-    for step in (
-        Step(
-            "assign_to_me",
-            gettext_lazy("自分の担当にする"),
-            forms.StepForm,
-            lambda t, u: _can_work(u) and _from("assign", t) and t.assignee_id != u.pk,
-            _run_assign_to_me,
-        ),
-        Step(
-            "start_verification",
-            rules.ACTION_LABELS["start_verification"],
-            forms.StepForm,
-            lambda t, u: _can_work(u) and _from("start_verification", t),
-            _run_start_verification,
-        ),
-        Step(
-            "verify_identity",
-            rules.ACTION_LABELS["verify_identity"],
-            forms.VerifyIdentityForm,
-            lambda t, u: _can_work(u) and _from("verify_identity", t),
-            _run_verify_identity,
-        ),
-        Step(
-            "record_fee_payment",
-            gettext_lazy("手数料の入金を記録"),
-            forms.FeePaymentForm,
-            lambda t, u: (
-                _can_work(u) and _from("record_fee_payment", t) and t.fee_amount > 0 and t.fee_paid_on is None
-            ),
-            _run_fee,
-        ),
-        Step(
-            "add_correction_item",
-            gettext_lazy("訂正項目を追加"),
-            forms.CorrectionItemForm,
-            _editable_items(rules.Kind.CORRECTION),
-            _run_add_correction,
-        ),
-        Step(
-            "decide_correction_item",
-            gettext_lazy("訂正項目を判断"),
-            forms.CorrectionDecisionForm,
-            _editable_items(rules.Kind.CORRECTION),
-            _run_decide_correction,
-            per_item=True,
-        ),
-        Step(
-            "add_deletion_item",
-            gettext_lazy("削除項目を追加"),
-            forms.DeletionItemForm,
-            _editable_items(rules.Kind.DELETION),
-            _run_add_deletion,
-        ),
-        Step(
-            "decide_deletion_item",
-            gettext_lazy("削除項目を判断"),
-            forms.DeletionDecisionForm,
-            _editable_items(rules.Kind.DELETION),
-            _run_decide_deletion,
-            per_item=True,
-        ),
-        Step(
-            "build_disclosure_package",
-            gettext_lazy("開示パッケージを作成"),
-            forms.StepForm,
-            lambda t, u: _editable_items(rules.Kind.DISCLOSURE)(t, u) and t.identity_verified_at is not None,
-            _run_build_package,
-        ),
-        Step(
-            "submit_for_approval",
-            rules.ACTION_LABELS["submit_for_approval"],
-            forms.SubmitForApprovalForm,
-            lambda t, u: _can_work(u) and _from("submit_for_approval", t) and t.is_request and not t.on_hold,
-            _run_submit,
-        ),
-        Step(
-            "approve",
-            rules.ACTION_LABELS["approve"],
-            forms.StepForm,
-            lambda t, u: _can_approve(u) and _from("approve", t) and not selectors.took_part_in(t, u),
-            _run_approve,
-        ),
-        Step(
-            "send_back",
-            rules.ACTION_LABELS["send_back"],
-            forms.SendBackForm,
-            lambda t, u: _can_approve(u) and _from("send_back", t),
-            _run_send_back,
-        ),
-        Step(
-            "close_ticket",
-            rules.ACTION_LABELS["close_ticket"],
-            forms.NoteForm,
-            lambda t, u: _can_work(u) and _from("close_ticket", t) and not t.is_request,
-            _run_close,
-        ),
-        Step(
-            "hold",
-            rules.ACTION_LABELS["hold"],
-            forms.HoldForm,
-            lambda t, u: _can_work(u) and _from("hold", t) and not t.on_hold,
-            _run_hold,
-        ),
-        Step(
-            "resume",
-            rules.ACTION_LABELS["resume"],
-            forms.StepForm,
-            lambda t, u: _can_work(u) and _from("resume", t) and t.on_hold,
-            _run_resume,
-        ),
-    )
-}
-
-
-def offered_steps(ticket: Ticket, user) -> list[Step]:
-    """The next steps this user may take on this ticket now, in the order the page shows them."""
-    return [step for step in STEPS.values() if step.offered(ticket, user)]
 
 
 # --- list filters ---------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def _build(system, private_storage):
 
 @pytest.mark.postgres
 def test_the_set_based_and_the_portable_path_write_the_same_files(system, cic, private_storage, monkeypatch):
-    monkeypatch.setattr(services, "CLAIM_CHUNK", 2)
+    monkeypatch.setattr("bureaus.services.batches.CLAIM_CHUNK", 2)
     plain = ContractFactory(member=MemberFactory(address_line="江原町1-13-22 サンプルマンション" + "長" * 80))
     odd = ContractFactory(member=MemberFactory(family_name="𠮷野", given_name_kana="ｻｷｺ", employer_name=""))
     for contract in (plain, odd):
@@ -122,7 +122,8 @@ def test_the_set_based_and_the_portable_path_write_the_same_files(system, cic, p
     )
 
     set_based = _build(system, private_storage)
-    monkeypatch.setattr(services, "_set_based", lambda: False)
+    for module in ("batches", "provisions"):  # both read the database path
+        monkeypatch.setattr(f"bureaus.services.{module}._set_based", lambda: False)
     portable = _build(system, private_storage)
 
     records, provisions, history = set_based

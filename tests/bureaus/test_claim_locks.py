@@ -37,8 +37,9 @@ def _sent_ids(private_storage, batch) -> set[int]:
 @pytest.mark.parametrize("set_based", [True, False])
 def test_a_run_skips_a_submission_another_transaction_holds(private_storage, monkeypatch, set_based):
     if not set_based:
-        monkeypatch.setattr(services, "_set_based", lambda: False)
-    monkeypatch.setattr(services, "CLAIM_CHUNK", 2)
+        for module in ("batches", "provisions"):  # both read the database path
+            monkeypatch.setattr(f"bureaus.services.{module}._set_based", lambda: False)
+    monkeypatch.setattr("bureaus.services.batches.CLAIM_CHUNK", 2)
     system = system_user()
     cic = Bureau.objects.get(code="CIC")
     for _n in range(3):

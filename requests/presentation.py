@@ -1,0 +1,102 @@
+"""How a ticket reads in the lists and on its page: deadline badges, status with the time held, the
+member, the duplicate flag, and ``ticket_row`` (one row of a queue or of the operator home)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from requests.models import Ticket
+
+DUE_STATE_LABELS = {
+    "overdue": gettext_lazy("期限超過"),
+    "due_soon": gettext_lazy("期限間近"),
+    "ok": gettext_lazy("期限内"),
+}
+DUE_STATE_CSS = {"overdue": "due-overdue", "due_soon": "due-soon", "ok": "due-ok"}
+
+
+def format_duration(seconds: int) -> str:
+    """``2日3時間`` / ``45分``: how long a ticket has been held."""
+    minutes = max(int(seconds), 0) // 60
+    days, rest = divmod(minutes, 60 * 24)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(days)d日%(hours)d時間") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)d時間%(minutes)d分") % {"hours": hours, "minutes": mins}
+    return _("%(minutes)d分") % {"minutes": mins}
+
+
+def remaining_label(ticket: Ticket, now) -> str:
+    """``残り5日`` / ``3日超過`` / ``本日期限`` for an open request; empty otherwise."""
+    if not (ticket.is_open and ticket.is_request):
+        return ""
+    days = (timezone.localtime(ticket.due_at).date() - timezone.localtime(now).date()).days
+    if days > 0:
+        return _("残り%(days)d日") % {"days": days}
+    if days == 0:
+        return _("本日期限") if now <= ticket.due_at else _("期限超過")
+    return _("%(days)d日超過") % {"days": -days}
+
+
+def due_badge(ticket: Ticket, now) -> str:
+    state = ticket.due_state(now)
+    when = date_format(timezone.localtime(ticket.due_at), "DATE_FORMAT")
+    label = remaining_label(ticket, now)
+    return format_html(
+        '<span class="due-badge {}" title="{}">{}{}</span>',
+        DUE_STATE_CSS[state],
+        DUE_STATE_LABELS[state],
+        when,
+        f" ({label})" if label else "",
+    )
+
+
+def status_text(ticket: Ticket, now) -> str:
+    text = ticket.get_status_display()
+    if ticket.on_hold:
+        return format_html(
+            '{} <span class="ticket-hold">{}</span>',
+            text,
+            _("保留中 %(held)s") % {"held": format_duration(ticket.held_total_seconds(now))},
+        )
+    return text
+
+
+def member_text(ticket: Ticket) -> str:
+    member = ticket.member
+    if member is None:
+        return "—"
+    return f"{member.member_no} {member.full_name}"
+
+
+def duplicate_flag(ticket: Ticket) -> str:
+    if getattr(ticket, "has_duplicate", False):
+        return format_html(
+            '<span class="ticket-duplicate" title="{}">⚠</span>',
+            _("同じ会員・同じ種別の未完了の受付票が他にあります"),
+        )
+    return ""
+
+
+def ticket_row(ticket: Ticket, now) -> dict:
+    """One ticket as the lists show it (the queues, the operator home): link, member, status and
+    deadline, both as a finished badge and in parts."""
+    state = ticket.due_state(now)
+    return {
+        "ticket": ticket,
+        "url": reverse("admin:requests_ticket_change", args=[ticket.pk]),
+        "member": member_text(ticket),
+        "status": status_text(ticket, now),
+        "due": due_badge(ticket, now),
+        "duplicate": duplicate_flag(ticket),
+        "due_state": state,
+        "due_css": DUE_STATE_CSS[state],
+        "due_label": DUE_STATE_LABELS[state],
+        "remaining": remaining_label(ticket, now),
+    }
