@@ -33,8 +33,8 @@ from bureaus.models import (
     SubmissionBatch,
     SubmissionStatus,
 )
-from consentoffice import roles
-from consentoffice.admin import OfferedFiltersOnlyMixin
+from consentoffice.core import roles
+from consentoffice.core.admin import OfferedFiltersOnlyMixin
 from members.admin import register_member_inline
 from members.models import AccessAction
 from members.services import record_access, record_access_set

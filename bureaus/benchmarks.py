@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bureaus import fileformat, services
 from bureaus.models import Bureau, BureauKind, Submission, SubmissionStatus
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from members.models import Contract, Member
 
 # Synthetic payment facts are dated from here on, one month per round over the contracts, so

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bureaus import fileformat, services
 from bureaus.models import Inquiry, InquiryPurpose, SubmissionBatch
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from members.demo import DemoContext, member_no_for
 from members.models import Contract, ContractStatus
 

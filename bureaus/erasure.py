@@ -10,8 +10,7 @@ record that a registration was made. Registered from ``BureausConfig.ready``.
 from __future__ import annotations
 
 from bureaus.models import Submission
-from consentoffice.audit import save_tracked
-from consentoffice.audit_seal import amend_history
+from consentoffice.core.history import amend_history, save_tracked
 from members.models import Member
 from members.services import ERASED_PAYLOAD
 

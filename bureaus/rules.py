@@ -11,7 +11,7 @@ Each rule is ``(bureau code, record type) -> (anchor, months)``:
 
 A combination missing from the table is not registered at that bureau (KSC, the partner bureau,
 is only inquired): asking for it raises ``ValueError``. Periods are counted as the Civil Code
-counts them (``consentoffice.dates.period_end``, Art. 140/143): the anchor day is not counted, so
+counts them (``consentoffice.core.dates.period_end``, Art. 140/143): the anchor day is not counted, so
 28 February + 6 months = 31 August and 31 August + 6 months = 28/29 February.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 
-from consentoffice.dates import period_end
+from consentoffice.core.dates import period_end
 
 
 class Anchor(StrEnum):

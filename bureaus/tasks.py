@@ -9,7 +9,7 @@ def build_batches() -> dict:
     member bureau. Running twice, or on two workers, sends nothing twice (claimed rows are locked
     and marked batched; nothing pending means no file)."""
     from bureaus import services
-    from consentoffice.audit import system_user
+    from consentoffice.core.history import system_user
 
     actor = system_user()
     swept = services.sweep_contract_events(actor=actor)
@@ -25,6 +25,6 @@ def build_batches() -> dict:
 def expire_registrations() -> dict:
     """Mark registrations whose period has passed as expired (clause Art. 3(3))."""
     from bureaus import services
-    from consentoffice.audit import system_user
+    from consentoffice.core.history import system_user
 
     return {"expired": services.expire_registrations(actor=system_user())}

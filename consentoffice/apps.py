@@ -8,8 +8,8 @@ class ConsentofficeConfig(AppConfig):
     verbose_name = pgettext_lazy("app", "コンセントオフィス共通")
 
     def ready(self) -> None:
-        from consentoffice.roles import sync_role_permissions
+        from consentoffice.core.roles import sync_role_permissions
 
         # Permissions are created per app after migrate; the role table is applied after each
-        # app's so every group ends up matching consentoffice.roles exactly.
+        # app's so every group ends up matching consentoffice.core.roles exactly.
         post_migrate.connect(sync_role_permissions, dispatch_uid="sync_role_permissions")

@@ -14,7 +14,7 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 from simple_history.models import HistoricalRecords
 
-from consentoffice.crypto import SecretTextField
+from consentoffice.core.crypto import SecretTextField
 
 
 class Heartbeat(models.Model):
@@ -83,7 +83,7 @@ class AuditSeal(models.Model):
 
     ``row_hash`` is the SHA-256 of the row's canonical content; ``chain_hash`` is an HMAC-SHA256
     over the previous link and this row's hash, so a row changed, inserted or deleted after sealing
-    shows up when ``manage.py verify_audit`` recomputes the chain (consentoffice.audit_seal).
+    shows up when ``manage.py verify_audit`` recomputes the chain (consentoffice.audit.seal).
     """
 
     seq = models.BigIntegerField(_("連番"), unique=True)

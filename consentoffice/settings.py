@@ -37,7 +37,7 @@ _DEV_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWNvbnNlbnRvZmZpY2UtMzItYnk="
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "" if PRODUCTION else _DEV_SECRET_KEY)
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 FIELD_ENCRYPTION_KEYS = _env_list("FIELD_ENCRYPTION_KEYS", "" if PRODUCTION else _DEV_ENCRYPTION_KEY)
-# The HMAC key of the audit trail's seal chain (consentoffice.audit_seal). Production needs its own,
+# The HMAC key of the audit trail's seal chain (consentoffice.audit.seal). Production needs its own,
 # kept apart from the secret key: rotating or leaking the secret key must neither break the
 # verification of past seals nor let whoever holds it forge new ones.
 AUDIT_SEAL_KEY = os.environ.get("AUDIT_SEAL_KEY", "" if PRODUCTION else f"audit-seal:{SECRET_KEY}")
@@ -86,25 +86,25 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: X-Forwarded-Proto is dropped unless a trusted proxy sent it.
-    "consentoffice.security.TrustedProxyMiddleware",
+    "consentoffice.accounts.security.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "consentoffice.security.SecurityHeadersMiddleware",
+    "consentoffice.accounts.security.SecurityHeadersMiddleware",
     # Before sessions and the database: a throttled request costs one cache hit (429 pages still
     # get the headers above).
-    "consentoffice.ratelimit.RateLimitMiddleware",
+    "consentoffice.accounts.ratelimit.RateLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Slides the 30-minute idle expiry at most once a minute (instead of SESSION_SAVE_EVERY_REQUEST).
-    "consentoffice.security.SessionRenewalMiddleware",
+    "consentoffice.accounts.security.SessionRenewalMiddleware",
     # LocaleMiddleware that ignores Accept-Language: Japanese until the operator chooses English.
-    "consentoffice.i18n.ChosenLanguageMiddleware",
-    "consentoffice.security.RefuseNulMiddleware",
+    "consentoffice.core.i18n.ChosenLanguageMiddleware",
+    "consentoffice.accounts.security.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "consentoffice.twofactor.RequireOTPMiddleware",
+    "consentoffice.accounts.twofactor.RequireOTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -157,7 +157,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes checks every login attempt first; ModelBackend then checks the password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "consentoffice.auth_backends.ModelBackendOneQuery",
+    "consentoffice.accounts.backends.ModelBackendOneQuery",
 ]
 # Lockout: 5 wrong passwords for one username from one address lock that pair for 30 minutes
 # (an attacker cannot lock a colleague out from elsewhere); a success resets the count.
@@ -165,24 +165,24 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_CALLABLE = "consentoffice.security.axes_username"
-AXES_LOCKOUT_CALLABLE = "consentoffice.account_views.lockout"
+AXES_USERNAME_CALLABLE = "consentoffice.accounts.security.axes_username"
+AXES_LOCKOUT_CALLABLE = "consentoffice.accounts.views.lockout"
 AXES_HTTP_RESPONSE_CODE = 429
 # The client address is REMOTE_ADDR only: a client-sent X-Forwarded-For must not choose it
-# (behind a proxy, let the proxy set REMOTE_ADDR). Same rule as consentoffice.ratelimit.
+# (behind a proxy, let the proxy set REMOTE_ADDR). Same rule as consentoffice.accounts.ratelimit.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 AXES_COOLOFF_MESSAGE = _(
     "ログインの失敗が続いたため、一時的にログインできません。30分ほど待ってからもう一度お試しください。"
 )
 
-# Second factor (TOTP) for supervisors and the privacy officer: consentoffice.twofactor.
+# Second factor (TOTP) for supervisors and the privacy officer: consentoffice.accounts.twofactor.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "consentoffice")
 OTP_TOTP_THROTTLE_FACTOR = 1  # 1, 2, 4, 8 … seconds of wait after each wrong code
 # How long a one-time enrolment code (issued by another supervisor) stays usable.
 OTP_ENROLMENT_CODE_HOURS = int(os.environ.get("OTP_ENROLMENT_CODE_HOURS", "24"))
 
 
-# Fixed-window limits per client address (consentoffice.ratelimit): (requests, seconds).
+# Fixed-window limits per client address (consentoffice.accounts.ratelimit): (requests, seconds).
 def _rate(name: str, default: str) -> tuple[int, int]:
     count, _sep, seconds = os.environ.get(name, default).partition("/")
     return int(count), int(seconds)
@@ -248,7 +248,7 @@ STORAGES = {
 
 # Sessions and cookies.
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = False  # consentoffice.security.SessionRenewalMiddleware renews it
+SESSION_SAVE_EVERY_REQUEST = False  # consentoffice.accounts.security.SessionRenewalMiddleware renews it
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -301,7 +301,7 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # Reverse proxies (addresses or networks) whose X-Forwarded-Proto is believed; nobody else's is
-# (consentoffice.security.TrustedProxyMiddleware removes it). Empty: the header is never believed.
+# (consentoffice.accounts.security.TrustedProxyMiddleware removes it). Empty: the header is never believed.
 TRUSTED_PROXIES = _env_list("DJANGO_TRUSTED_PROXIES")
 for _proxy in TRUSTED_PROXIES:
     try:
@@ -375,7 +375,7 @@ CELERY_BEAT_SCHEDULE = {
 # Every history row carries the actor and a reason (ticket numbers, clause references).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
-# Tamper evidence of the audit trail (consentoffice.audit_seal; its key, AUDIT_SEAL_KEY, is above):
+# Tamper evidence of the audit trail (consentoffice.audit.seal; its key, AUDIT_SEAL_KEY, is above):
 # how old a row must be before it is sealed (so a transaction still running cannot commit a row
 # behind the seal) and how many rows one run seals.
 AUDIT_SEAL_DELAY_SECONDS = int(os.environ.get("AUDIT_SEAL_DELAY_SECONDS", "120"))

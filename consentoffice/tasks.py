@@ -15,6 +15,6 @@ def beat_heartbeat() -> None:
 @shared_task(name="consentoffice.tasks.seal_audit_trail")
 def seal_audit_trail() -> int:
     """Scheduled by beat (CELERY_BEAT_SCHEDULE "seal-audit-trail"): chain the new audit rows."""
-    from consentoffice.audit_seal import seal_audit_trail as seal
+    from consentoffice.audit.seal import seal_audit_trail as seal
 
     return seal()

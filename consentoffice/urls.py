@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from consentoffice import account_views, home_views, views
+from consentoffice import views
+from consentoffice.accounts import views as account_views
+from consentoffice.home import views as home_views
 from members import extract_views
 from members import list_views as member_list_views
 
@@ -19,7 +21,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("partners/", include("members.urls")),
     path("requests/", include("requests.urls")),
-    path("audit/", include("consentoffice.audit_urls")),
+    path("audit/", include("consentoffice.audit.urls")),
     # Before the admin's own URLs: the same login page, landing on the operator home.
     path("admin/login/", account_views.login, name="account_login"),
     path("admin/", admin.site.urls),

@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from consentoffice import roles
+from consentoffice.accounts.security import is_loopback
 from consentoffice.celery import app as celery_app
+from consentoffice.core import roles
 from consentoffice.models import Heartbeat
-from consentoffice.security import is_loopback
 from consentoffice.tasks import BEAT
 
 BEAT_MAX_AGE_SECONDS = 5 * 60

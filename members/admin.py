@@ -21,10 +21,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from consentoffice import roles
-from consentoffice.admin import ReadOnlyModelAdmin, ServiceModelAdmin, action_form_response
-from consentoffice.crypto import mask
-from consentoffice.csv_export import csv_lines
+from consentoffice.core import roles
+from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, action_form_response
+from consentoffice.core.crypto import mask
+from consentoffice.core.csv_export import csv_lines
 from members import selectors, services
 from members.admin_inlines import MEMBER_PAGE_INLINES, ReadOnlyInline
 from members.admin_inlines import register_member_inline as register_member_inline

@@ -11,8 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from consentoffice import roles
-from consentoffice.admin import ServiceModelAdmin, action_form_response
+from consentoffice.core import roles
+from consentoffice.core.admin import ServiceModelAdmin, action_form_response
 from members import services
 from members.admin_inlines import ReadOnlyInline, register_member_inline
 from members.models import LegalHold

@@ -7,7 +7,7 @@ and a member that already exists is skipped, so running the seed again changes n
 
 Sections run in the order of ``SECTIONS``; each takes the ``DemoContext`` and returns how many
 rows it created. The sections of the apps built on members (bureau records, tickets) follow in
-``consentoffice.demo``, which ``manage.py seed_demo`` runs: members imports neither app.
+``consentoffice.devtools.demo``, which ``manage.py seed_demo`` runs: members imports neither app.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from faker import Faker
 
-from consentoffice import roles, twofactor
+from consentoffice.accounts import twofactor
+from consentoffice.core import roles
 from members import services
 from members.models import (
     Affiliate,

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from consentoffice import roles
+from consentoffice.core import roles
 from members import extracts
 from members.models import ExtractChannel, ExtractPurpose, MarketingExtract
 

@@ -30,10 +30,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consentoffice import roles
-from consentoffice.audit import save_tracked
-from consentoffice.csv_export import csv_blocks
-from consentoffice.i18n import record_text
+from consentoffice.core import roles
+from consentoffice.core.csv_export import csv_blocks
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
 from members import selectors
 from members.models import AccessAction, AccessLog, ExtractChannel, ExtractPurpose, MarketingExtract, Member
 from members.normalize import format_phone, format_postal_code

@@ -22,7 +22,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from consentoffice.dates import period_end
+from consentoffice.core.dates import period_end
 from members.models import Contract, ContractStatus, LegalHold, Member, MemberStatus
 
 
@@ -124,7 +124,7 @@ def nightly_targets() -> dict[str, int]:
 def erasable_from(ended: date, years: int) -> date:
     """The first day data kept ``years`` after ``ended`` may be erased (the day after the period).
 
-    The period is counted as the Civil Code counts it (``consentoffice.dates.period_end``: the
+    The period is counted as the Civil Code counts it (``consentoffice.core.dates.period_end``: the
     day the relationship ended is not counted), so both readers count alike and as DESIGN says.
     """
     return period_end(ended, years=years) + timedelta(days=1)

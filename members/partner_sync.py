@@ -30,11 +30,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from consentoffice import roles
-from consentoffice.audit import affiliate_user, save_tracked, system_user
-from consentoffice.i18n import record_text
+from consentoffice.core import roles
+from consentoffice.core.history import affiliate_user, save_tracked, system_user
+from consentoffice.core.i18n import record_text
+from consentoffice.core.notifications import notify_roles
 from consentoffice.models import Notification
-from consentoffice.services import notify_roles
 from members import selectors, services
 from members.endpoints import check_endpoint
 from members.models import (

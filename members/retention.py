@@ -16,7 +16,7 @@ from datetime import date
 from django.db.models import Count, F
 from django.utils import timezone
 
-from consentoffice.i18n import record_text
+from consentoffice.core.i18n import record_text
 from members import keeping, services
 from members.keeping import ANONYMIZE, ended_members
 from members.models import Member

@@ -17,8 +17,8 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consentoffice import roles
-from consentoffice.crypto import mask
+from consentoffice.core import roles
+from consentoffice.core.crypto import mask
 from members import normalize
 from members.models import Consent, Contract, ContractStatus, FinancialDeclaration, Member, MemberStatus
 

@@ -19,7 +19,7 @@ def deliver_partner_sync() -> dict:
 @shared_task(name="members.tasks.apply_retention", acks_late=True)
 def apply_retention() -> dict:
     """Erase and anonymize what the retention policy says is due (clause Art. 7)."""
-    from consentoffice.audit import system_user
+    from consentoffice.core.history import system_user
     from members import retention, services
 
     actor = system_user()

@@ -5,7 +5,7 @@ edited in a form; the page offers only the steps ``requests.rules.TRANSITIONS`` 
 current status and the user's role, and each step posts the ticket version the page showed, so
 of two people acting at once one wins and the other is told to reload. The steps themselves are
 ``requests.steps``; the badges and rows, ``requests.presentation`` (``ticket_row`` and ``STEPS``
-are still imported from here by ``consentoffice.home_views`` and tests).
+are still imported from here by ``consentoffice.home.views`` and tests).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consentoffice import roles
-from consentoffice.admin import CheckedAutocompleteMixin, OfferedFiltersOnlyMixin
+from consentoffice.core import roles
+from consentoffice.core.admin import CheckedAutocompleteMixin, OfferedFiltersOnlyMixin
 from requests import forms, rules, selectors, services
 from requests.models import Reminder, Ticket
 from requests.presentation import (

@@ -24,8 +24,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext
 
 from bureaus.models import Submission
-from consentoffice import crypto
-from consentoffice.csv_export import csv_lines
+from consentoffice.core import crypto
+from consentoffice.core.csv_export import csv_lines
 from members.models import (
     CATEGORY_1_FIELDS,
     Consent,
@@ -281,7 +281,7 @@ def _build_package(ticket, *, actor) -> Built:
         names = zf.namelist()
     size = archive.tell()
     digest = _sha256(archive)
-    # Encrypted at rest with the field keys, chunk by chunk (consentoffice.crypto), mode 0600; the
+    # Encrypted at rest with the field keys, chunk by chunk (consentoffice.core.crypto), mode 0600; the
     # SHA-256 is the plaintext ZIP's, the one the requester can check.
     encrypted = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     archive.seek(0)

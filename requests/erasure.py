@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q
 
-from consentoffice.audit import save_tracked
-from consentoffice.audit_seal import amend_history
+from consentoffice.core.history import amend_history, save_tracked
 from members.models import Member
 from members.services import ERASED_TEXT
 from requests import rules

@@ -123,7 +123,7 @@ class Ticket(models.Model):
             models.Index(fields=["member", "kind", "status"], name="ticket_member_kind_idx"),
             models.Index(fields=["-received_at"], name="ticket_received_idx"),
             # The dashboard counts tickets closed per week and how many met their deadline
-            # (consentoffice.dashboard_selectors) from this index alone (index-only scan).
+            # (consentoffice.home.dashboard) from this index alone (index-only scan).
             models.Index(fields=["closed_at", "kind", "due_at"], name="ticket_closed_idx"),
         ]
         constraints = [

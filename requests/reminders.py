@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from consentoffice import roles
-from consentoffice.audit import copy_to_history, system_user
-from consentoffice.i18n import record_text
+from consentoffice.core import roles
+from consentoffice.core.history import copy_to_history, system_user
+from consentoffice.core.i18n import record_text
 from consentoffice.models import Heartbeat, Notification
 from requests import rules
 from requests.models import Reminder, Ticket
@@ -130,7 +130,9 @@ def send_deadline_reminders(*, now=None) -> ReminderRun:
                     continue
                 reminder_rows.append((ticket_id, str(kind), today, now, recipients))
                 url = f"/admin/requests/ticket/{ticket_id}/change/"
-                subject = f"{Ticket._meta.label_lower}:{ticket_id}"  # consentoffice.services.subject_of
+                subject = (
+                    f"{Ticket._meta.label_lower}:{ticket_id}"  # consentoffice.core.notifications.subject_of
+                )
                 notification_kind = str(KIND_TO_NOTIFICATION[kind])
                 for user_id in recipients:
                     notification_rows.append((user_id, notification_kind, title, url, now, subject))
@@ -197,7 +199,7 @@ def _copy_text(value) -> str:
 
 def _escalate(ticket_ids: list[int], *, now, actor, reason: str) -> None:
     """Mark tickets escalated and write their history rows with one UPDATE and one INSERT … SELECT
-    (``consentoffice.audit.copy_to_history``) per chunk, instead of a CASE-per-row bulk update and
+    (``consentoffice.core.history.copy_to_history``) per chunk, instead of a CASE-per-row bulk update and
     one history object per ticket."""
     for start in range(0, len(ticket_ids), BATCH):
         chunk = ticket_ids[start : start + BATCH]

@@ -9,7 +9,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, 
 from django.utils import timezone
 
 from bureaus.selectors import registrations_for_member
-from consentoffice import roles
+from consentoffice.core import roles
 from members import keeping
 from members.keeping import ended_members
 from members.models import Contract, Member

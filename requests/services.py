@@ -19,10 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bureaus.services import record_member_correction
-from consentoffice import roles
-from consentoffice.audit import save_tracked
-from consentoffice.i18n import record_text
-from consentoffice.services import settle_notifications
+from consentoffice.core import roles
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
+from consentoffice.core.notifications import settle_notifications
 from members import services as member_services
 from members.models import CATEGORY_1_FIELDS, ConsentSource, Member
 from requests import rules, selectors

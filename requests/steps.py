@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consentoffice import roles
+from consentoffice.core import roles
 from requests import forms, rules, selectors, services
 from requests.models import CorrectionItem, DeletionItem, Ticket
 

@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.test import Client as DjangoClient
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-# Roles whose users log in with a TOTP code after the password (consentoffice.twofactor).
+# Roles whose users log in with a TOTP code after the password (consentoffice.accounts.twofactor).
 OTP_ROLES = ("supervisor", "privacy_officer")
 
 
@@ -79,7 +79,7 @@ def _reference_rows(request):
     from django.contrib.contenttypes.management import create_contenttypes
     from django.contrib.contenttypes.models import ContentType
 
-    from consentoffice.roles import sync_role_permissions
+    from consentoffice.core.roles import sync_role_permissions
 
     # The flush may have left content types and permissions missing (and their cache stale):
     # the principals (system, affiliate) hold nothing but these permissions.
@@ -147,7 +147,7 @@ class Client(DjangoClient):
 
     def force_login(self, user, backend=None, *, otp: bool = True):
         super().force_login(user, backend)
-        from consentoffice.security import SESSION_RENEWED_KEY
+        from consentoffice.accounts.security import SESSION_RENEWED_KEY
 
         session = self.session
         # What the response to a real login leaves: a session renewed just now.
@@ -155,7 +155,7 @@ class Client(DjangoClient):
         if otp:
             from django_otp import DEVICE_ID_SESSION_KEY
 
-            from consentoffice.twofactor import confirmed_device
+            from consentoffice.accounts.twofactor import confirmed_device
 
             device = confirmed_device(user)
             if device is not None:
@@ -183,7 +183,7 @@ def login_as(client, user, password: str = TEST_PASSWORD, *, next_url: str = "/a
     """Log ``user`` in through the real pages: the admin login form, then (for roles that need
     it) the second-factor page with a code computed from the user's own device key. Returns the
     last response (a redirect to ``next_url`` when everything passed)."""
-    from consentoffice.twofactor import confirmed_device
+    from consentoffice.accounts.twofactor import confirmed_device
 
     response = client.post(
         "/admin/login/", {"username": user.get_username(), "password": password, "next": next_url}
@@ -219,7 +219,7 @@ def _user(django_user_model, username: str, role: str | None):
     if role:
         user.groups.add(Group.objects.get(name=role))
     if role in OTP_ROLES:
-        from consentoffice.twofactor import create_confirmed_device
+        from consentoffice.accounts.twofactor import create_confirmed_device
 
         create_confirmed_device(user, name="テスト用")
     return django_user_model.objects.get(pk=user.pk)  # fresh permission cache

@@ -84,7 +84,7 @@ class IdentityDocumentFactory(DjangoModelFactory):
     kind = m.IdentityDocumentKind.DRIVER_LICENSE
     number = "123456789012X"
     verified_by = factory.LazyFunction(
-        lambda: __import__("consentoffice.audit", fromlist=["x"]).system_user()
+        lambda: __import__("consentoffice.core.history", fromlist=["x"]).system_user()
     )
 
 

@@ -1,5 +1,5 @@
 """Periods counted as the Civil Code counts them (民法140条・143条), one table for
-``consentoffice.dates.period_end``: the day of the event is not counted, and the period ends the
+``consentoffice.core.dates.period_end``: the day of the event is not counted, and the period ends the
 day before the corresponding day of the last month, or at the end of a month without one."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from consentoffice.dates import add_months, period_end
+from consentoffice.core.dates import add_months, period_end
 
 # (event day, months, years, last day of the period)
 PERIODS = [

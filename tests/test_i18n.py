@@ -214,7 +214,7 @@ def test_admin_login_is_japanese_by_default_and_english_after_switching(client, 
 
 
 def test_a_browser_asking_for_english_still_gets_japanese_until_english_is_chosen(client, db):
-    """consentoffice.i18n.ChosenLanguageMiddleware: only the selector's choice counts."""
+    """consentoffice.core.i18n.ChosenLanguageMiddleware: only the selector's choice counts."""
     page = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert '<html lang="ja"' in page
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from consentoffice.i18n import record_text
+from consentoffice.core.i18n import record_text
 from consentoffice.models import Notification
 from members import services as member_services
 from members.models import Contract, DeclineReason

@@ -1,4 +1,4 @@
-"""Roles (consentoffice.roles): one table decides what each group may do."""
+"""Roles (consentoffice.core.roles): one table decides what each group may do."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 
-from consentoffice import roles
+from consentoffice.core import roles
 
 
 def apps_with_models() -> set[str]:
@@ -90,7 +90,7 @@ def test_role_of_names_the_strongest_role(operator, supervisor, privacy_officer,
 
 
 def _principals():
-    from consentoffice.audit import affiliate_user, system_user
+    from consentoffice.core.history import affiliate_user, system_user
 
     return {roles.SYSTEM: system_user(), roles.AFFILIATE: affiliate_user("sakura")}
 

@@ -14,8 +14,8 @@ from django.db.models import F
 from django.test import override_settings
 
 from bureaus.models import BatchStatus, Inquiry, Submission, SubmissionBatch, SubmissionStatus
-from consentoffice import dashboard_selectors
-from consentoffice.audit import SYSTEM_USERNAME
+from consentoffice.core.history import SYSTEM_USERNAME
+from consentoffice.home import dashboard as dashboard_selectors
 from consentoffice.models import Notification
 from members import demo as members_demo
 from members.models import PartnerSyncEvent, ProvisionRecord, RecipientKind, SyncStatus

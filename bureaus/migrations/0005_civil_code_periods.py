@@ -1,5 +1,5 @@
 """Registration periods and provision-record keeping periods are now counted as the Civil Code
-counts them (Art. 140, 143; ``consentoffice.dates.period_end``): stored dates computed the old way
+counts them (Art. 140, 143; ``consentoffice.core.dates.period_end``): stored dates computed the old way
 (calendar months added to the anchor day) are recounted.
 
 The two counts differ only when the anchor day is the last day of its month (28 Feb + 6 months:
@@ -17,8 +17,8 @@ from datetime import date
 from django.db import migrations
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 
-from consentoffice.dates import period_end
-from consentoffice.i18n import record_text
+from consentoffice.core.dates import period_end
+from consentoffice.core.i18n import record_text
 
 CHUNK = 5000
 LIVE = ("pending", "batched", "accepted")
@@ -72,7 +72,7 @@ class Recount:
 
     def actor(self):
         if self._actor is None:
-            from consentoffice.audit import system_user
+            from consentoffice.core.history import system_user
 
             self._actor = system_user()
         return self._actor
@@ -82,7 +82,7 @@ class Recount:
 
     def recount(self, rows, field: str, anchor: str, months: int, *, history: str) -> list[int]:
         """Move ``field`` from the old to the new count for every row anchored on a month end."""
-        from consentoffice.audit import copy_to_history
+        from consentoffice.core.history import copy_to_history
 
         changed = []
         days = rows.filter(month_end(anchor)).order_by().values_list(anchor, flat=True).distinct()
@@ -104,7 +104,7 @@ class Recount:
 
 
 def recount_registrations(apps, schema_editor):
-    from consentoffice.audit import copy_to_history
+    from consentoffice.core.history import copy_to_history
 
     job = Recount(apps, schema_editor)
     submissions = job.model("bureaus.Submission").filter(registered_until__isnull=False)

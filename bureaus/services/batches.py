@@ -25,8 +25,8 @@ from bureaus import fileformat
 from bureaus.models import Bureau, BureauKind, Submission, SubmissionBatch, SubmissionStatus
 from bureaus.services.common import _set_based
 from bureaus.services.provisions import _record_provisions
-from consentoffice.audit import copy_to_history, history_select, save_tracked
-from consentoffice.i18n import record_text
+from consentoffice.core.history import copy_to_history, history_select, save_tracked
+from consentoffice.core.i18n import record_text
 from members.services import require_perm
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from simple_history.utils import bulk_update_with_history
 
 from bureaus.models import Submission, SubmissionStatus
 from bureaus.services.common import CHUNK_SIZE
-from consentoffice.i18n import record_text
+from consentoffice.core.i18n import record_text
 from members.services import require_perm
 
 

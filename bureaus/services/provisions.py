@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy
 
 from bureaus.models import RecordType, Submission, SubmissionBatch
 from bureaus.services.common import CHUNK_SIZE, _set_based
-from consentoffice.audit import history_select
-from consentoffice.dates import period_end
-from consentoffice.i18n import record_text
+from consentoffice.core.dates import period_end
+from consentoffice.core.history import history_select
+from consentoffice.core.i18n import record_text
 from members.models import ProvisionBasis, ProvisionRecord, RecipientKind
 from members.services import PROVISION_RECORD_YEARS, record_provisions_bulk
 

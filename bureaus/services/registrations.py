@@ -29,8 +29,8 @@ from bureaus.models import (
     SubmissionStatus,
 )
 from bureaus.services.snapshots import _wire, build_payload
-from consentoffice.audit import save_tracked
-from consentoffice.i18n import record_text
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
 from members.models import Contract, Member, PaymentRecord
 from members.services import require_perm
 

@@ -16,11 +16,11 @@ from simple_history.utils import bulk_update_with_history
 from bureaus import fileformat
 from bureaus.models import BatchStatus, Submission, SubmissionBatch, SubmissionStatus
 from bureaus.services.common import CHUNK_SIZE
-from consentoffice import roles
-from consentoffice.audit import save_tracked
-from consentoffice.i18n import record_text
+from consentoffice.core import roles
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
+from consentoffice.core.notifications import notify_roles
 from consentoffice.models import Notification
-from consentoffice.services import notify_roles
 from members.services import require_perm
 
 

@@ -1,4 +1,4 @@
-"""Create the three role groups; their permissions follow consentoffice.roles (post_migrate)."""
+"""Create the three role groups; their permissions follow consentoffice.core.roles (post_migrate)."""
 
 from django.db import migrations
 

@@ -2,7 +2,7 @@
 
 The ``system`` user (Celery tasks, commands) and the ``affiliate-<code>`` users (inbound partner
 changes, Art. 10) join the ``system`` and ``affiliate`` groups and lose ``is_superuser``; the
-groups' permissions follow ``consentoffice.roles.PRINCIPAL_PERMISSIONS`` (post_migrate, as the
+groups' permissions follow ``consentoffice.core.roles.PRINCIPAL_PERMISSIONS`` (post_migrate, as the
 role groups of 0002 do). Also: the notice kind for refused out-of-scope inbound changes.
 """
 

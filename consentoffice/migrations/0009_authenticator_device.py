@@ -5,7 +5,7 @@ longer installed: its devices are copied here with the key encrypted (the same s
 has to enrol again), and its table is dropped so no clear key stays behind.
 """
 
-import consentoffice.crypto
+import consentoffice.core.crypto
 import consentoffice.models
 import django.db.models.deletion
 import django.utils.timezone
@@ -92,7 +92,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "key",
-                    consentoffice.crypto.SecretTextField(
+                    consentoffice.core.crypto.SecretTextField(
                         default=consentoffice.models.new_totp_key, verbose_name="秘密鍵"
                     ),
                 ),

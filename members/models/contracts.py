@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from consentoffice.crypto import EncryptedIntegerField, EncryptedTextField
+from consentoffice.core.crypto import EncryptedIntegerField, EncryptedTextField
 from members.models.consent import ConsentVersion
 from members.models.member import Member
 from members.models.partners import Affiliate

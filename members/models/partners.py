@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from consentoffice.crypto import SecretTextField
+from consentoffice.core.crypto import SecretTextField
 from members.models.member import CATEGORY_1_FIELDS, Member
 
 

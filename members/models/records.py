@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from consentoffice.crypto import EncryptedTextField
+from consentoffice.core.crypto import EncryptedTextField
 from members import normalize
 from members.models.member import DataCategory, Member
 

@@ -8,8 +8,8 @@ from typing import Any
 from django.db import connections
 from django.utils import timezone
 
-from consentoffice import roles
-from consentoffice.crypto import mask
+from consentoffice.core import roles
+from consentoffice.core.crypto import mask
 from members.models import (
     AccessAction,
     AccessLog,

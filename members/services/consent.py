@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consentoffice import roles
-from consentoffice.audit import save_tracked
-from consentoffice.i18n import record_text
+from consentoffice.core import roles
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
 from members.models import (
     Consent,
     ConsentVersion,
@@ -163,7 +163,7 @@ def end_consented_uses_due(*, actor, on: date | None = None, chunk: int = 5000) 
     the member's last transaction without anyone acting that day. Every consent to marketing or
     research still granted where ``selectors.usable_members`` no longer allows that use (clause
     Art. 7; anonymized members aside) is withdrawn, set-based, with its history row. Idempotent."""
-    from consentoffice.audit import copy_to_history
+    from consentoffice.core.history import copy_to_history
     from members import selectors
 
     on = on or timezone.localdate()

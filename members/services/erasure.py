@@ -7,8 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
-from consentoffice.audit import save_tracked
-from consentoffice.audit_seal import amend_history
+from consentoffice.core.history import amend_history, save_tracked
 from members.models import (
     ContactRecord,
     Contract,
@@ -189,7 +188,7 @@ def erase_member_traces(member: Member, *, actor, reason: str) -> int:
 
 def _member_objects(member: Member) -> list[tuple[type, list[int]]]:
     """(model, ids) of every tracked model's rows that belong to the member."""
-    from consentoffice.audit_selectors import tracked_models
+    from consentoffice.audit.selectors import tracked_models
 
     found = []
     for tracked in tracked_models():
@@ -223,8 +222,8 @@ def _erase_admin_log_names(member: Member) -> int:
 def _erase_notifications(member: Member) -> int:
     """Notifications hold numbers and links only; one that names the member anyway (its number,
     its name, or a record of the member as subject) loses its title."""
+    from consentoffice.core.notifications import subject_of
     from consentoffice.models import Notification
-    from consentoffice.services import subject_of
 
     names = Q(title__contains=member.member_no)
     for name in {member.full_name.strip(), member.family_name.strip()} - {""}:

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consentoffice import roles
-from consentoffice.audit import save_tracked
-from consentoffice.i18n import record_text
+from consentoffice.core import roles
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
 from members.models import (
     HoldReason,
     LegalHold,

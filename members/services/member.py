@@ -9,8 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from consentoffice.audit import save_tracked
-from consentoffice.i18n import record_text
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
 from members.models import (
     CATEGORY_1_FIELDS,
     Affiliate,

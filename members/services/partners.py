@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consentoffice.audit import save_tracked
-from consentoffice.i18n import record_text
-from consentoffice.queue import enqueue_on_commit
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
+from consentoffice.core.queue import enqueue_on_commit
 from members.models import (
     CATEGORY_1_FIELDS,
     Affiliate,

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consentoffice.audit import save_tracked
-from consentoffice.dates import period_end
-from consentoffice.i18n import record_text
+from consentoffice.core.dates import period_end
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
 from members.models import (
     Contractor,
     Entrustment,

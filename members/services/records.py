@@ -8,8 +8,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from consentoffice.audit import save_tracked
-from consentoffice.i18n import record_text
+from consentoffice.core.history import save_tracked
+from consentoffice.core.i18n import record_text
 from members.models import (
     ContactRecord,
     Contract,

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from bureaus.models import Bureau, Inquiry, Submission
-from consentoffice.audit import save_tracked, system_user
+from consentoffice.core.history import save_tracked, system_user
 from members import models as m
 from members.services import record_access
 from requests.models import CorrectionItem, DeletionItem, DisclosurePackage, Ticket

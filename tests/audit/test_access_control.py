@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
-from consentoffice.audit_selectors import tracked_models
+from consentoffice.audit.selectors import tracked_models
 from members.models import AccessLog
 from tests.factories import MemberFactory
 

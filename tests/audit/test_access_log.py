@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from consentoffice.audit_selectors import PAGE_SIZE
+from consentoffice.audit.selectors import PAGE_SIZE
 from members.models import AccessAction, AccessLog
 from tests.audit.conftest import at
 from tests.factories import MemberFactory

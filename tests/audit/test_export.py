@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from consentoffice.audit_selectors import EXPORT_CHUNK
+from consentoffice.audit.selectors import EXPORT_CHUNK
 from members.models import AccessAction, AccessLog
 from tests.audit.conftest import track
 from tests.factories import MemberFactory

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from consentoffice.audit_selectors import PAGE_SIZE
+from consentoffice.audit.selectors import PAGE_SIZE
 from members import models as m
 from tests.audit.conftest import at, track
 from tests.factories import ContractFactory, MemberFactory

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from consentoffice import tasks
-from consentoffice.audit_seal import (
+from consentoffice.audit.seal import (
     CHANGED,
     DELETED,
     INSERTED,
@@ -156,7 +156,7 @@ def test_the_first_problem_in_chain_order_is_named(sealed):
 
 def test_rehashing_a_tampered_row_in_the_seal_table_breaks_the_chain(sealed):
     """Without the HMAC key a forger cannot rebuild the links after a changed row."""
-    from consentoffice.audit_seal import row_hash, source_for
+    from consentoffice.core.history import row_hash, source_for
 
     row = sealed.history.earliest()
     raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
@@ -201,7 +201,7 @@ def test_an_anonymization_after_sealing_is_accepted_and_a_later_tampering_still_
 
 
 def test_an_amendment_written_by_hand_is_not_accepted(sealed, operator):
-    from consentoffice.audit_seal import row_hash, source_for
+    from consentoffice.core.history import row_hash, source_for
 
     row = sealed.history.earliest()
     sealed_hash = AuditSeal.objects.get(table=HISTORICAL_MEMBER, row_id=row.history_id).row_hash
@@ -286,7 +286,7 @@ def test_each_run_appends_the_head_and_logs_it(
     db, system, settings, django_capture_on_commit_callbacks, caplog
 ):
     member_with_everything(system)
-    with caplog.at_level("INFO", logger="consentoffice.audit_seal"):
+    with caplog.at_level("INFO", logger="consentoffice.audit.seal"):
         seal_and_anchor(django_capture_on_commit_callbacks)
     head = AuditSeal.objects.order_by("-seq").first()
     lines = settings.AUDIT_ANCHOR_FILE.read_text().splitlines()
@@ -304,7 +304,7 @@ def test_a_back_dated_row_written_after_a_seal_run_is_flagged(db, system, operat
     member = member_with_everything(system)
     seal()
     # A history row dated an hour ago, inserted after the run that sealed that hour.
-    from consentoffice.audit import save_tracked
+    from consentoffice.core.history import save_tracked
 
     member.city = "遡及区"
     member._history_date = timezone.now() - timedelta(hours=1)
@@ -323,7 +323,7 @@ def test_rows_are_chained_in_insertion_order_not_by_their_dates(db, operator):
 
     from django.utils import timezone
 
-    from consentoffice.audit import save_tracked
+    from consentoffice.core.history import save_tracked
 
     first = MemberFactory()
     older = MemberFactory()

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from consentoffice.audit_selectors import ACCESS_LABEL, PAGE_SIZE, tracked_models
+from consentoffice.audit.selectors import ACCESS_LABEL, PAGE_SIZE, tracked_models
 from members import models as m
 from members.models import AccessAction, AccessLog
 from members.services import record_access

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from consentoffice import benchmarks
+from consentoffice.devtools import bench as benchmarks
 from members.models import AccessLog, Member, PartnerSyncEvent
 from requests.models import Reminder, Ticket
 

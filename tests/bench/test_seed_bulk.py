@@ -13,8 +13,8 @@ from django.db import connection
 from django.db.models import Count, F
 
 from bureaus.models import Submission
-from consentoffice import bulk
-from consentoffice.crypto import decrypt
+from consentoffice.core.crypto import decrypt
+from consentoffice.devtools import bulk
 from members import normalize
 from members.models import (
     Consent,

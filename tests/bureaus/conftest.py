@@ -10,7 +10,7 @@ import pytest
 
 from bureaus import fileformat
 from bureaus.models import Bureau, SubmissionBatch
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from members.models import PaymentRecord
 from tests.factories import ContractFactory, MemberFactory
 

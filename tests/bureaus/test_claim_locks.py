@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from bureaus import fileformat, services
 from bureaus.models import Bureau, Submission, SubmissionStatus
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from tests.factories import ContractFactory, MemberFactory
 
 

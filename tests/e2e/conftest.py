@@ -88,8 +88,8 @@ def login(page, username: str, password: str = "pw-for-tests-only-123") -> None:
     if "/account/otp/setup/" in page.url:
         from django.contrib.auth import get_user_model
 
-        from consentoffice.audit import system_user
-        from consentoffice.twofactor import issue_enrolment_code
+        from consentoffice.accounts.twofactor import issue_enrolment_code
+        from consentoffice.core.history import system_user
 
         user = get_user_model().objects.get(username=username)
         _record, code = issue_enrolment_code(user=user, issued_by=system_user(), system=True)
@@ -103,7 +103,7 @@ def login(page, username: str, password: str = "pw-for-tests-only-123") -> None:
     elif "/account/otp/" in page.url:
         from django.contrib.auth import get_user_model
 
-        from consentoffice.twofactor import confirmed_device
+        from consentoffice.accounts.twofactor import confirmed_device
 
         user = get_user_model().objects.get(username=username)
         page.get_by_label("確認コード（6桁）").fill(totp_token(confirmed_device(user)))

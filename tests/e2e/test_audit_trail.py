@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from consentoffice.audit import save_tracked
+from consentoffice.core.history import save_tracked
 from members.models import AccessAction, AccessLog
 from tests.e2e.conftest import login
 from tests.factories import IdentityDocumentFactory

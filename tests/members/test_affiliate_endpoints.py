@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from consentoffice.audit_selectors import history_diff, tracked_by_label
+from consentoffice.audit.selectors import history_diff, tracked_by_label
 from members import endpoints, partner_sync, services
 from members.models import Affiliate, PartnerSyncEvent, SyncStatus
 from tests.factories import AffiliateFactory, ContractFactory, MemberFactory

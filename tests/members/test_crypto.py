@@ -1,4 +1,4 @@
-"""Field encryption at rest (consentoffice.crypto): no plaintext in the database, key rotation,
+"""Field encryption at rest (consentoffice.core.crypto): no plaintext in the database, key rotation,
 masking, and no individual number (マイナンバー) ever stored."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from consentoffice import crypto
+from consentoffice.core import crypto
 from consentoffice.models import AuthenticatorDevice
 from members import services
 from members.models import Affiliate, Contract, FinancialDeclaration, IdentityDocument

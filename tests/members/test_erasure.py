@@ -14,8 +14,8 @@ from django.db import models
 from django.urls import reverse
 
 from bureaus.models import Bureau, Submission
-from consentoffice.audit import system_user
-from consentoffice.audit_seal import seal_audit_trail, verify_audit_trail
+from consentoffice.audit.seal import seal_audit_trail, verify_audit_trail
+from consentoffice.core.history import system_user
 from consentoffice.models import Notification
 from members import keeping, services
 from members import models as m
@@ -88,7 +88,7 @@ FILE_COVERAGE: dict[str, str] = {
     "bureaus/demo.py": "reads batch files only",
     "bureaus/admin.py": "reads batch files only",
     "bureaus/benchmarks.py": "benchmark files of generated data",
-    "consentoffice/benchmarks.py": "benchmark files of generated data",
+    "consentoffice/devtools/bench.py": "benchmark files of generated data",
     "requests/views.py": "reads disclosure files only",
 }
 MEMBER_FIELDS = {"family_name", "given_name", "member_no", "phone", "email", "birth_date"}

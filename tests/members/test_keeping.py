@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from members import keeping, retention, services
 from members.models import FinancialDeclaration, IdentityDocument, LegalHold, MemberStatus, PublicRecord
 from requests import rules, selectors

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from members import partner_sync
 from members.models import PartnerSyncEvent, SyncStatus
 from tests.factories import AffiliateFactory, ContractFactory, MemberFactory

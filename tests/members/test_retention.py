@@ -6,7 +6,7 @@ from datetime import date
 
 from django.core.management import call_command
 
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from members import retention
 from members.models import ContactRecord, IdentityDocument, Member, MemberStatus, OnlineAuthEvent
 from members.services import ERASED_TEXT

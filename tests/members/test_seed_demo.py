@@ -15,7 +15,7 @@ from django.db import transaction
 from django.test import override_settings
 from faker.providers.person.ja_JP import Provider as JaPersonProvider
 
-from consentoffice import roles
+from consentoffice.core import roles
 from members import demo
 from members.models import (
     Consent,

@@ -192,7 +192,7 @@ def test_an_application_is_approved_only_when_credit_use_is_allowed(db, supervis
 
 
 def test_a_contract_ended_on_a_day_set_in_advance_ends_the_uses_that_night(db, supervisor):
-    from consentoffice.audit import system_user
+    from consentoffice.core.history import system_user
     from members.tasks import apply_retention
 
     member = MemberFactory()

@@ -275,7 +275,7 @@ def test_reply_letter_view_is_logged(client, operator):
 
 
 def test_the_package_csvs_never_start_a_spreadsheet_formula(operator):
-    """Issue 14: the disclosure CSVs go through the one CSV writer (consentoffice.csv_export)."""
+    """Issue 14: the disclosure CSVs go through the one CSV writer (consentoffice.core.csv_export)."""
     member = MemberFactory()
     member_services.add_contact_record(
         actor=operator, member=member, channel="phone", summary='=HYPERLINK("x")'
@@ -299,7 +299,7 @@ def test_key_rotation_reencrypts_the_package_files(operator, settings, private_s
     from cryptography.fernet import Fernet
     from django.core.management import call_command
 
-    from consentoffice import crypto
+    from consentoffice.core import crypto
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [old]

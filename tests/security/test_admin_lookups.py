@@ -8,7 +8,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from consentoffice.admin import OfferedFiltersOnlyMixin
+from consentoffice.core.admin import OfferedFiltersOnlyMixin
 from tests.factories import MemberFactory
 
 HOSTILE = [

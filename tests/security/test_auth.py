@@ -21,9 +21,10 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 
-from consentoffice import crypto, twofactor
+from consentoffice.accounts import twofactor
+from consentoffice.accounts.security import SESSION_RENEW_SECONDS, SESSION_RENEWED_KEY
+from consentoffice.core import crypto
 from consentoffice.models import AuthenticatorDevice, EnrolmentCode
-from consentoffice.security import SESSION_RENEW_SECONDS, SESSION_RENEWED_KEY
 from members import demo
 from tests.conftest import OTP_ROLES, TEST_PASSWORD, Client, login_as, totp_token
 

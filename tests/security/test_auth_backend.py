@@ -1,4 +1,4 @@
-"""consentoffice.auth_backends.ModelBackendOneQuery: Django's permission set, in one query."""
+"""consentoffice.accounts.backends.ModelBackendOneQuery: Django's permission set, in one query."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from consentoffice.auth_backends import ModelBackendOneQuery
+from consentoffice.accounts.backends import ModelBackendOneQuery
 
 pytestmark = pytest.mark.django_db
 

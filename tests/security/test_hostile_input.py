@@ -650,7 +650,7 @@ def test_an_oversized_inbound_body_is_refused_before_it_is_read(client, partner)
 # --- crashes the fuzzing found, each kept as a test of its own ---------------------------------
 # All fixed: a timestamp or Content-Length of non-ASCII digits ("²".isdigit() is true, int("²")
 # fails), a NUL in a list filter or in a signed change, an over-long user name at the login, a
-# non-integer id posted to an autocomplete field (consentoffice.admin.CheckedAutocompleteSelect).
+# non-integer id posted to an autocomplete field (consentoffice.core.admin.CheckedAutocompleteSelect).
 
 
 def test_a_non_numeric_id_in_an_autocomplete_field_is_a_form_error(client, operator, world):

@@ -22,8 +22,8 @@ from django.core.files.storage import storages
 from django.urls import reverse
 from django.utils import timezone
 
-from consentoffice.crypto import mask
-from consentoffice.twofactor import create_confirmed_device
+from consentoffice.accounts.twofactor import create_confirmed_device
+from consentoffice.core.crypto import mask
 from members import demo, partner_sync
 from members import services as member_services
 from members.models import AccessAction, AccessLog, Affiliate, Member, PartnerSyncEvent, SyncStatus

@@ -6,7 +6,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from consentoffice.security import TrustedProxyMiddleware
+from consentoffice.accounts.security import TrustedProxyMiddleware
 
 
 def _is_secure_seen(settings, *, peer: str, proxies: list[str]) -> bool:
@@ -41,5 +41,5 @@ def test_the_forwarded_scheme_counts_only_from_a_trusted_proxy(settings, peer, p
 def test_the_middleware_runs_before_the_https_redirect(settings):
     from django.conf import settings as conf
 
-    assert conf.MIDDLEWARE[0] == "consentoffice.security.TrustedProxyMiddleware"
+    assert conf.MIDDLEWARE[0] == "consentoffice.accounts.security.TrustedProxyMiddleware"
     assert conf.MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") == 1

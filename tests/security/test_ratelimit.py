@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import caches
 from django.utils import timezone
 
-from consentoffice import ratelimit
+from consentoffice.accounts import ratelimit
 from members import partner_sync
 from members.models import Member
 from tests.conftest import TEST_PASSWORD, Client

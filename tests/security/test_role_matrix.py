@@ -10,7 +10,7 @@ Two explicit tables hold the expectations:
 
 ``test_every_url_pattern_has_a_row`` fails when a URL pattern or an admin model is added without a
 row (or a row is left behind after its URL went away), and ``test_admin_rows_agree_with_the_role
-_permission_table`` checks the admin rows against ``consentoffice.roles.ROLE_PERMISSIONS``: a page
+_permission_table`` checks the admin rows against ``consentoffice.core.roles.ROLE_PERMISSIONS``: a page
 is open only to a role that holds the permission, and a role that may view a model sees its list.
 Supervisors and the privacy officer log in with a second factor: the matrix is checked with a
 verified session, and ``test_supervisors_without_a_verified_code_...`` checks that the password
@@ -32,11 +32,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from bureaus import services as bureau_services
-from consentoffice.audit import system_user
+from consentoffice.accounts.twofactor import OTP_EXEMPT_PREFIXES, confirmed_device
+from consentoffice.core.history import system_user
+from consentoffice.core.roles import OPERATOR, PRIVACY_OFFICER, ROLE_PERMISSIONS, SUPERVISOR
 from consentoffice.models import Heartbeat
-from consentoffice.roles import OPERATOR, PRIVACY_OFFICER, ROLE_PERMISSIONS, SUPERVISOR
 from consentoffice.tasks import BEAT
-from consentoffice.twofactor import OTP_EXEMPT_PREFIXES, confirmed_device
 from members import services as member_services
 from members.models import AccessAction, ConsentVersion, ProvisionBasis, RecipientKind
 from requests import rules

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree
 
-from consentoffice import charts
+from consentoffice.home import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 

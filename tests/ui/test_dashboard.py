@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bureaus.models import Bureau, SubmissionBatch
-from consentoffice import dashboard_selectors as ds
+from consentoffice.home import dashboard as ds
 from members.models import PartnerSyncEvent, SyncDirection, SyncStatus
 from requests import rules
 from requests.models import Ticket

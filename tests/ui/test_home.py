@@ -87,7 +87,7 @@ def test_a_closed_ticket_leaves_the_home(client, operator):
 
 
 def test_counts_cover_tickets_beyond_the_listed_ones(client, operator):
-    from consentoffice import home_selectors
+    from consentoffice.home import selectors as home_selectors
 
     member = MemberFactory()
     for _ in range(home_selectors.HOME_LIST_LIMIT + 2):

@@ -9,7 +9,7 @@ import pytest
 
 from bureaus import services as bureau_services
 from bureaus.models import Submission
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from consentoffice.models import Notification
 from members import partner_sync
 from members.models import PartnerSyncEvent

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from bureaus import services
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 
 
 class Command(BaseCommand):

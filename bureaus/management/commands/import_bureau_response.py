@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bureaus import services
 from bureaus.models import SubmissionBatch
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 
 
 class Command(BaseCommand):

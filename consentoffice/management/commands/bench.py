@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from consentoffice import benchmarks
+from consentoffice.devtools import bench as benchmarks
 
 
 class Command(BaseCommand):

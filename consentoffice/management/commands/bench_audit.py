@@ -22,9 +22,10 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from consentoffice import audit_views, roles
-from consentoffice.audit import system_user
-from consentoffice.audit_selectors import tracked_models
+from consentoffice.audit import views as audit_views
+from consentoffice.audit.selectors import tracked_models
+from consentoffice.core import roles
+from consentoffice.core.history import system_user
 from members import services
 from members.models import AccessLog, Consent, ContactRecord, Contract, Member
 

@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consentoffice import twofactor
-from consentoffice.audit import system_user
+from consentoffice.accounts import twofactor
+from consentoffice.core.history import system_user
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Django's ``makemessages`` that also collects ``consentoffice.i18n.record_text("…")`` calls."""
+"""Django's ``makemessages`` that also collects ``consentoffice.core.i18n.record_text("…")`` calls."""
 
 from django.core.management.commands import makemessages
 

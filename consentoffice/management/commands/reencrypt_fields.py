@@ -1,4 +1,4 @@
-"""Rotate every encrypted value to the first key of FIELD_ENCRYPTION_KEYS (consentoffice.crypto).
+"""Rotate every encrypted value to the first key of FIELD_ENCRYPTION_KEYS (consentoffice.core.crypto).
 
 Key rotation: put the new key in front of FIELD_ENCRYPTION_KEYS, deploy, run this command, then
 drop the old key. Every model with an ``EncryptedTextField``/``EncryptedIntegerField`` is covered,
@@ -18,8 +18,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from consentoffice import crypto
-from consentoffice.crypto import EncryptedTextField
+from consentoffice.core import crypto
+from consentoffice.core.crypto import EncryptedTextField
 
 BATCH_SIZE = 1000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from consentoffice.audit_seal import seal_audit_trail
+from consentoffice.audit.seal import seal_audit_trail
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from consentoffice import bulk
+from consentoffice.devtools import bulk
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """``manage.py seed_demo``: idempotent demo data and one login per role (development only).
 
-It lives in the project package because it seeds every app (``consentoffice.demo``).
+It lives in the project package because it seeds every app (``consentoffice.devtools.demo``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from django.utils.translation import gettext as _
 
-from consentoffice import demo as full_demo
+from consentoffice.devtools import demo as full_demo
 from members import demo
 
 

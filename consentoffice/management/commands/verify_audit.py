@@ -1,4 +1,4 @@
-"""``manage.py verify_audit``: recompute the audit trail's hash chain (consentoffice.audit_seal).
+"""``manage.py verify_audit``: recompute the audit trail's hash chain (consentoffice.audit.seal).
 
 Prints the first row changed, inserted or deleted after sealing (table and id), or a chain cut
 short of a head anchored outside the database (``AUDIT_ANCHOR_FILE``), and exits with status 1;
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from consentoffice.audit_seal import verify_audit_trail
+from consentoffice.audit.seal import verify_audit_trail
 
 
 class Command(BaseCommand):

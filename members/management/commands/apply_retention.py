@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from consentoffice.audit import system_user
+from consentoffice.core.history import system_user
 from members import retention
 
 

@@ -26,7 +26,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.models import VerifyNotAllowed
 
-from consentoffice import roles, twofactor
+from consentoffice.accounts import twofactor
+from consentoffice.core import roles
 from consentoffice.models import EnrolmentCode
 
 

@@ -14,7 +14,7 @@ What keeps the rows valid without the services:
 - states are the model choices and the check constraints hold by construction (a formed
   contract has a contract date, an ended one an end date, a closed request an outcome, a refusal
   a ground, the approver is never the preparer);
-- encrypted fields hold real Fernet ciphertext from ``consentoffice.crypto.encrypt``. Encrypting
+- encrypted fields hold real Fernet ciphertext from ``consentoffice.core.crypto.encrypt``. Encrypting
   millions of values one by one costs minutes, so each encrypted field draws from a pool of
   ``ENCRYPTED_POOL_SIZE`` values encrypted once per run: the database holds ciphertext only, but
   two members may share the same (fictional) account or document number.
@@ -50,10 +50,10 @@ from django.utils import timezone
 from faker import Faker
 
 from bureaus.fileformat import IDENTITY_FIELDS
-from consentoffice import roles
-from consentoffice.audit import save_tracked
-from consentoffice.crypto import encrypt
-from consentoffice.dates import add_months, period_end
+from consentoffice.core import roles
+from consentoffice.core.crypto import encrypt
+from consentoffice.core.dates import add_months, period_end
+from consentoffice.core.history import save_tracked
 from members import normalize
 from members.demo import (
     CONTACT_SUMMARIES,

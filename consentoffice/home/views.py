@@ -15,7 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from consentoffice import charts, dashboard_selectors, home_selectors, roles, services
+from consentoffice.core import notifications as services
+from consentoffice.core import roles
+from consentoffice.home import charts
+from consentoffice.home import dashboard as dashboard_selectors
+from consentoffice.home import selectors as home_selectors
 from members.filters import MemberSearchFilter
 from members.models import Member
 from members.services import record_search

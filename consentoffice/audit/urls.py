@@ -4,7 +4,7 @@ from urllib.parse import unquote
 
 from django.urls import path, register_converter
 
-from consentoffice import audit_views as views
+from consentoffice.audit import views
 
 
 class MemberNumberConverter:

@@ -34,7 +34,7 @@ EXPORT_MANY_MEMBERS = "members.export_many_members"
 EXTRACT_MARKETING = "members.extract_marketing"
 # Placing and releasing a legal hold on erasure (clause Art. 7): the privacy officer only.
 MANAGE_LEGAL_HOLD = "members.manage_legalhold"
-# Issuing a colleague's one-time code to enrol an authenticator app (consentoffice.twofactor).
+# Issuing a colleague's one-time code to enrol an authenticator app (consentoffice.accounts.twofactor).
 ISSUE_ENROLMENT_CODE = "consentoffice.add_enrolmentcode"
 
 _VIEW = "view"
@@ -108,8 +108,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 
 # Principals that are not people (no password, never log in): each holds exactly what its code
 # paths ask ``require_perm`` for, never ``is_superuser`` (least privilege).
-SYSTEM = "system"  # scheduled Celery tasks and commands: consentoffice.audit.system_user
-AFFILIATE = "affiliate"  # changes an affiliate sends in (Art. 10): consentoffice.audit.affiliate_user
+SYSTEM = "system"  # scheduled Celery tasks and commands: consentoffice.core.history.system_user
+AFFILIATE = "affiliate"  # changes an affiliate sends in (Art. 10): consentoffice.core.history.affiliate_user
 PRINCIPALS = (SYSTEM, AFFILIATE)
 
 PRINCIPAL_PERMISSIONS: dict[str, frozenset[str]] = {

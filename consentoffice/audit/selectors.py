@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import registered_models
 
-from consentoffice import roles
-from consentoffice.crypto import EncryptedTextField, mask
+from consentoffice.core import roles
+from consentoffice.core.crypto import EncryptedTextField, mask
 from members.models import AccessAction, AccessLog, Member
 
 PAGE_SIZE = 50

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
-from consentoffice import roles
-from consentoffice.audit_selectors import (
+from consentoffice.audit.filters import AccessLogFilter, HistoryFilter, TimelineFilter
+from consentoffice.audit.selectors import (
     EXPORT_CHUNK,
     HISTORY_TYPE_LABELS,
     PAGE_SIZE,
@@ -36,8 +36,8 @@ from consentoffice.audit_selectors import (
     tracked_models,
     walk,
 )
-from consentoffice.csv_export import csv_lines
-from consentoffice.filters import AccessLogFilter, HistoryFilter, TimelineFilter
+from consentoffice.core import roles
+from consentoffice.core.csv_export import csv_lines
 from members.models import AccessAction, AccessLog
 from members.services import record_access
 

@@ -14,107 +14,39 @@ Hashes are taken over decrypted values, so re-encrypting under a new key changes
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Model, QuerySet
+from django.db.models import Max
 from django.utils import timezone
 
-from consentoffice.audit_selectors import tracked_models
-from consentoffice.models import AuditAmendment, AuditSeal, Heartbeat
+from consentoffice.audit.selectors import tracked_models
+from consentoffice.core.history import (
+    CHUNK,
+    Source,
+    _hashed,
+    _lock,
+    _mac,
+    amendment_mac,
+    chain_link,
+)
+from consentoffice.models import AuditAmendment, AuditSeal
 from members.models import AccessLog
 
 logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
-LOCK_NAME = "audit_seal"
-CHUNK = 2000
-
-
-@dataclass(frozen=True)
-class Source:
-    """A table whose rows are sealed: a history table or the access log."""
-
-    table: str
-    model: type[Model]
-    date_field: str
-
-    @property
-    def columns(self) -> list[str]:
-        return [f.attname for f in self.model._meta.concrete_fields]
-
-    @property
-    def pk(self) -> str:
-        return self.model._meta.pk.attname
 
 
 def sources() -> list[Source]:
     found = [Source(t.table, t.history, "history_date") for t in tracked_models()]
     found.append(Source(AccessLog._meta.db_table, AccessLog, "at"))
     return found
-
-
-def source_for(model: type[Model]) -> Source:
-    return next(s for s in sources() if s.model is model)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    return value
-
-
-def row_hash(table: str, values: dict[str, Any]) -> str:
-    """SHA-256 of a row's canonical JSON (table name and every column, decrypted values)."""
-    payload = json.dumps(
-        [table, {k: _plain(v) for k, v in values.items()}],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _mac(*parts: Any) -> str:
-    message = "|".join(str(p) for p in parts).encode("utf-8")
-    return hmac.new(settings.AUDIT_SEAL_KEY.encode("utf-8"), message, hashlib.sha256).hexdigest()
-
-
-def chain_link(previous: str, *, seq: int, table: str, row_id: int, digest: str) -> str:
-    return _mac(previous, seq, table, row_id, digest)
-
-
-def amendment_mac(
-    *, table: str, row_id: int, old_hash: str, new_hash: str, actor_id: int, reason: str
-) -> str:
-    return _mac("amend", table, row_id, old_hash, new_hash, actor_id, reason)
-
-
-def _lock() -> Heartbeat:
-    """Sealing and sanctioned amendments take turns (one row lock), so neither misses the other."""
-    Heartbeat.objects.get_or_create(name=LOCK_NAME, defaults={"last_seen": timezone.now()})
-    return Heartbeat.objects.select_for_update().get(name=LOCK_NAME)
-
-
-def _hashed(source: Source, qs: QuerySet) -> Iterator[tuple[dict[str, Any], str]]:
-    for values in qs.values(*source.columns).iterator(chunk_size=CHUNK):
-        yield values, row_hash(source.table, values)
 
 
 def _sealed_up_to(source: Source) -> int:
@@ -215,59 +147,6 @@ def read_anchors() -> list[tuple[int, str, bool]]:
 
 
 # --- Sanctioned amendments (erasure, anonymization) ------------------------------------------
-
-
-def amend_history(queryset: QuerySet, *, actor, reason: str, **values: Any) -> int:
-    """Update history or access-log rows on purpose and record it, so verification accepts it.
-
-    Used by ``members.services.erase_member_data`` and ``anonymize_member`` (APPI Art. 35): the
-    scrubbed rows keep their place in the chain; each amendment names the actor and the reason
-    (which carries the ticket number). Returns how many rows were updated.
-    """
-    source = source_for(queryset.model)
-    with transaction.atomic():
-        _lock()
-        ids = list(queryset.values_list("pk", flat=True))
-        if not ids:
-            return 0
-        count = source.model.objects.filter(pk__in=ids).update(**values)
-        sealed = dict(
-            AuditSeal.objects.filter(table=source.table, row_id__in=ids).values_list("row_id", "row_hash")
-        )
-        if not sealed:
-            return count
-        current = dict(sealed)
-        for row_id, new_hash in (
-            AuditAmendment.objects.filter(table=source.table, row_id__in=sealed)
-            .order_by("id")
-            .values_list("row_id", "new_hash")
-        ):
-            current[row_id] = new_hash
-        amendments = []
-        for row, digest in _hashed(source, source.model.objects.filter(pk__in=sealed).order_by(source.pk)):
-            row_id = row[source.pk]
-            if digest == current[row_id]:
-                continue
-            amendments.append(
-                AuditAmendment(
-                    table=source.table,
-                    row_id=row_id,
-                    old_hash=current[row_id],
-                    new_hash=digest,
-                    reason=reason,
-                    actor=actor,
-                    mac=amendment_mac(
-                        table=source.table,
-                        row_id=row_id,
-                        old_hash=current[row_id],
-                        new_hash=digest,
-                        actor_id=actor.pk,
-                        reason=reason,
-                    ),
-                )
-            )
-        AuditAmendment.objects.bulk_create(amendments)
-    return count
 
 
 # --- Verification ----------------------------------------------------------------------------

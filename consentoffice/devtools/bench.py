@@ -38,7 +38,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import Resolver404, include, path, resolve
 from django.utils import timezone
 
-from consentoffice import roles
+from consentoffice.core import roles
 from members.models import Member
 
 # --- the untuned admin the tuned one is compared with ---------------------------------------------
@@ -221,7 +221,7 @@ def logged_in(user) -> Client:
     client.force_login(user)
     from django_otp import DEVICE_ID_SESSION_KEY
 
-    from consentoffice.twofactor import confirmed_device, create_confirmed_device
+    from consentoffice.accounts.twofactor import confirmed_device, create_confirmed_device
 
     device = confirmed_device(user) or create_confirmed_device(user, name="bench")
     session = client.session
@@ -429,7 +429,7 @@ def bureau_child(records: int) -> None:
     from django.core.files.storage import storages
 
     from bureaus import services
-    from consentoffice.audit import system_user
+    from consentoffice.core.history import system_user
 
     try:
         from bureaus.benchmarks import measure_batch
@@ -695,7 +695,7 @@ def _child_into(row: Row, call: str) -> dict | None:
 
 
 def _child(call: str) -> tuple[dict, str]:
-    """Run ``consentoffice.benchmarks.<call>`` in a fresh interpreter on this database; its last
+    """Run ``consentoffice.devtools.bench.<call>`` in a fresh interpreter on this database; its last
     JSON line, or an error note."""
     env = {
         **os.environ,

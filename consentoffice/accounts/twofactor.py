@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import verify_token
 
-from consentoffice import roles
+from consentoffice.core import roles
 from consentoffice.models import AuthenticatorDevice, EnrolmentCode
 
 # Holding any of these powers requires a verified TOTP device in the session.
@@ -165,7 +165,7 @@ def issue_enrolment_code(*, user, issued_by, system: bool = False) -> tuple[Enro
 
     ``system`` is the administrator's command (``manage.py issue_enrolment_code``): the person at
     the server, not a colleague in the back-office, vouches for the user."""
-    from consentoffice.audit import save_tracked
+    from consentoffice.core.history import save_tracked
 
     if not system and not may_issue_code(issued_by, user):
         raise PermissionDenied(_("この利用者の登録コードは発行できません。"))
@@ -216,7 +216,7 @@ def enrol(request: HttpRequest, device: AuthenticatorDevice, token: str) -> bool
     """Confirm the new ``device`` with its first code, spending the session's enrolment code.
 
     Any earlier device of the user stops working (a lost phone is replaced this way)."""
-    from consentoffice.audit import save_tracked
+    from consentoffice.core.history import save_tracked
 
     token = (token or "").strip()
     if not token.isdigit():

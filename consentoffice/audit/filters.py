@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consentoffice.audit_selectors import HISTORY_TYPE_LABELS, Tracked, model_choices, tracked_models
+from consentoffice.audit.selectors import HISTORY_TYPE_LABELS, Tracked, model_choices, tracked_models
 from members.models import AccessAction, AccessLog, Member
 
 
