@@ -31,7 +31,7 @@ from bureaus import services as bureau_services
 from consentoffice.audit import system_user
 from consentoffice.roles import OPERATOR, PRIVACY_OFFICER, SUPERVISOR
 from members import services as member_services
-from members.models import AccessAction, ProvisionBasis, RecipientKind
+from members.models import AccessAction, ConsentSource, ProvisionBasis, Purpose, RecipientKind
 from requests import rules
 from requests import services as request_services
 from requests.models import Reminder
@@ -134,7 +134,7 @@ def _add_rows(world, *, operator, supervisor, privacy_officer) -> None:
         member = factories.MemberFactory()
         affiliate = factories.AffiliateFactory()
         contract = factories.ContractFactory(member=member, affiliate=affiliate)
-        factories.ContractFactory(member=world.member, affiliate=affiliate)
+        own_contract = factories.ContractFactory(member=world.member, affiliate=affiliate)
         provided += [(member, affiliate.name), (world.member, affiliate.name)]
         for owner in (member, world.member):
             member_services.update_member(owner, actor=operator, reason="転居の届出", phone=f"03{n:08d}")
@@ -161,8 +161,16 @@ def _add_rows(world, *, operator, supervisor, privacy_officer) -> None:
         world.ticket = request_services.submit_for_approval(
             world.ticket, outcome=rules.Outcome.FULFILLED, actor=operator
         )
-        bureau_services.make_inquiry(
-            actor=operator, contract=contract, bureau="CIC", purpose="ability_to_pay"
+        for inquired in (contract, own_contract):
+            bureau_services.make_inquiry(
+                actor=operator, contract=inquired, bureau="CIC", purpose="ability_to_pay"
+            )
+        member_services.add_financial_declaration(
+            actor=operator, member=world.member, annual_income=5_000_000
+        )
+    for purpose in Purpose.objects.all():
+        member_services.set_consent(
+            world.member, purpose=purpose, granted=True, actor=operator, source=ConsentSource.APPLICATION
         )
     member_services.record_provisions_bulk(
         {
