@@ -28,8 +28,8 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from bureaus import services as bureau_services
-from consentoffice.audit import system_user
-from consentoffice.roles import OPERATOR, PRIVACY_OFFICER, SUPERVISOR
+from consentoffice.core.history import system_user
+from consentoffice.core.roles import OPERATOR, PRIVACY_OFFICER, SUPERVISOR
 from members import services as member_services
 from members.models import AccessAction, ConsentSource, ProvisionBasis, Purpose, RecipientKind
 from requests import rules

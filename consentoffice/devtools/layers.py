@@ -165,7 +165,9 @@ def picture(found: list[Edge]) -> str:
             weights[pair] = weights.get(pair, 0) + 1
     lines = ["```mermaid", "graph TD"]
     for (source, target), count in sorted(weights.items()):
-        lines.append(f"  {source.replace('.', '_')}[{source}] -->|{count}| {target.replace('.', '_')}[{target}]")
+        lines.append(
+            f"  {source.replace('.', '_')}[{source}] -->|{count}| {target.replace('.', '_')}[{target}]"
+        )
     lines.append("```")
     return "\n".join(lines)
 
