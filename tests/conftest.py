@@ -258,3 +258,23 @@ def privacy_officer2(db, django_user_model):
 @pytest.fixture
 def nobody(db, django_user_model):
     return _user(django_user_model, "nobody", None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test restores the database it found (``serialized_rollback``).
+
+    A transactional test without it leaves its teardown's flush to the post_migrate handlers,
+    which re-create the role groups under new ids; a later ``serialized_rollback`` test then fails
+    to restore the saved groups (duplicate name) — or passes, depending on the order of the suite.
+    """
+    offenders = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db"))
+        and marker.kwargs.get("transaction")
+        and not marker.kwargs.get("serialized_rollback")
+    ]
+    if offenders:
+        raise pytest.UsageError(
+            "transactional tests must use serialized_rollback=True: " + ", ".join(sorted(offenders))
+        )

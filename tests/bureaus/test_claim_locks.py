@@ -33,7 +33,7 @@ def _sent_ids(private_storage, batch) -> set[int]:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("set_based", [True, False])
 def test_a_run_skips_a_submission_another_transaction_holds(private_storage, monkeypatch, set_based):
     if not set_based:

@@ -21,7 +21,7 @@ EVENTS = 120
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_drains_with_a_slow_affiliate_post_no_event_twice(settings):
     settings.PARTNER_SYNC_TIMEOUT_SECONDS = 2.0
     settings.PARTNER_SYNC_LEASE_SECONDS = 2.5  # shorter than a batch of 50 at 0.3 s a request
