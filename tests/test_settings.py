@@ -76,7 +76,7 @@ def test_production_names_exactly_the_missing_variable(missing):
 )
 def test_production_refuses_insecure_or_malformed_values(override):
     values = {**good_values(), **override}
-    script = "import django; django.setup(); from consentoffice import crypto; crypto.encrypt('x')"
+    script = "import django; django.setup(); from consentoffice.core import crypto; crypto.encrypt('x')"
 
     result = run([sys.executable, "-c", script], production_env(**values))
 
