@@ -151,13 +151,30 @@ def may_issue_code(issuer, user) -> bool:
     )
 
 
-def enrolment_candidates(issuer):
-    """The users ``issuer`` may issue an enrolment code for, by name."""
+def users_needing_otp():
+    """``needs_otp`` as one query: active superusers and holders of a guarded power, through a
+    group or directly (the same table, ``OTP_GUARDED_PERMISSIONS``)."""
     from django.contrib.auth import get_user_model
+    from django.db.models import Q
 
-    users = get_user_model().objects.filter(is_active=True).exclude(pk=issuer.pk)
-    users = users.order_by("last_name", "first_name", "username").prefetch_related("groups__permissions")
-    return [user for user in users if may_issue_code(issuer, user)]
+    holds = Q(is_superuser=True)
+    for perm in OTP_GUARDED_PERMISSIONS:
+        app_label, codename = perm.split(".", 1)
+        holds |= Q(
+            groups__permissions__content_type__app_label=app_label, groups__permissions__codename=codename
+        )
+        holds |= Q(user_permissions__content_type__app_label=app_label, user_permissions__codename=codename)
+    ids = get_user_model().objects.filter(holds, is_active=True).values("pk")
+    return get_user_model().objects.filter(pk__in=ids)
+
+
+def enrolment_candidates(issuer):
+    """The users ``issuer`` may issue an enrolment code for, by name (two queries, any number of
+    users); ``may_issue_code`` decides again for the one chosen."""
+    if not issuer.has_perm(roles.ISSUE_ENROLMENT_CODE):
+        return []
+    users = users_needing_otp().exclude(pk=issuer.pk)
+    return list(users.order_by("last_name", "first_name", "username"))
 
 
 def issue_enrolment_code(*, user, issued_by, system: bool = False) -> tuple[EnrolmentCode, str]:

@@ -667,3 +667,25 @@ def test_a_login_with_next_still_goes_there(operator):
     )
 
     assert response["Location"] == "/admin/requests/ticket/"
+
+
+def test_the_set_of_users_needing_a_second_factor_is_needs_otp_as_one_query(
+    db, django_user_model, operator, supervisor, privacy_officer, nobody, django_assert_num_queries
+):
+    from django.contrib.auth.models import Permission
+
+    root = django_user_model.objects.create_superuser("root", password=TEST_PASSWORD)
+    direct = django_user_model.objects.create_user("direct", password=TEST_PASSWORD)
+    direct.user_permissions.add(Permission.objects.get(codename="view_audit_trail"))
+    gone = _newcomer(django_user_model, "gone-supervisor")
+    gone.is_active = False
+    gone.save()
+    everyone = django_user_model.objects.all()
+
+    with django_assert_num_queries(1):
+        found = set(twofactor.users_needing_otp().values_list("username", flat=True))
+
+    expected = {u.username for u in everyone if twofactor.needs_otp(django_user_model.objects.get(pk=u.pk))}
+    assert (
+        found == expected == {root.username, direct.username, supervisor.username, privacy_officer.username}
+    )
