@@ -702,7 +702,7 @@ def _child(call: str) -> tuple[dict, str]:
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "consentoffice.settings"),
         "DATABASE_URL": _database_url(),
     }
-    code = f"import django; django.setup(); from consentoffice import benchmarks; benchmarks.{call}"
+    code = f"import django; django.setup(); from consentoffice.devtools import bench; bench.{call}"
     done = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
