@@ -1,15 +1,9 @@
 """``manage.py bench``: performance figures of the product on the data set it finds.
 
-Nothing here seeds data for good: every case runs inside a transaction that is rolled back (the
-access-log rows a page view writes, the temporary tickets of the reminder run, the batch of the
-bureau run), and files a case writes are removed afterwards.
-
-Pages go through ``django.test.Client`` logged in as real role users (``seed_bulk``'s bulk users
-when present, else any active user of the role), queries are counted with
-``CaptureQueriesContext``. The member list and searches (the operators' list at ``/members/``, and
-the admin's change list of members) are also measured on a plain, untuned
-``ModelAdmin`` of ``Member`` registered on a throwaway ``AdminSite`` (``PLAIN_SITE`` below, mounted
-under ``/bench-plain/`` only while the bench runs) and the ratio is printed.
+Nothing here seeds data for good: every case runs inside a transaction that is rolled back, and
+files a case writes are removed afterwards. Pages go through ``django.test.Client`` logged in as
+real role users; the member list and searches are also measured on an untuned admin (``plain``).
+How to run it and the figures: BENCHMARKS.md.
 """
 
 from consentoffice.devtools.bench.children import bureau_child, extract_child

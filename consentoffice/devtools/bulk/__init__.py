@@ -1,32 +1,9 @@
 """A large, realistic data set for benchmarks (``manage.py seed_bulk``), written with COPY.
 
-Services write one row at a time with its history row, checks and locks: right for real work,
-far too slow for a million members. This loader writes the same shapes directly with PostgreSQL
-``COPY`` (psycopg 3 ``cursor.copy``) and writes each history row in the same pass, so the data
-set looks as if the services had made it: every row has a ``+`` history row naming a bulk
-operator and a reason, tickets have one history row per status they went through.
-
-What keeps the rows valid without the services:
-
-- category ① values come from the same ``members.normalize`` functions (kana, names, phone and
-  postal code are normalized when the pools are built), and ``search_kana``/``search_name`` are
-  derived as ``Member.refresh_search_keys`` derives them;
-- states are the model choices and the check constraints hold by construction (a formed
-  contract has a contract date, an ended one an end date, a closed request an outcome, a refusal
-  a ground, the approver is never the preparer);
-- encrypted fields hold real Fernet ciphertext from ``consentoffice.core.crypto.encrypt``. Encrypting
-  millions of values one by one costs minutes, so each encrypted field draws from a pool of
-  ``ENCRYPTED_POOL_SIZE`` values encrypted once per run: the database holds ciphertext only, but
-  two members may share the same (fictional) account or document number.
-
-Foreign keys are guaranteed by construction. When the database user is a superuser the load sets
-``session_replication_role = replica`` so that PostgreSQL skips the per-row foreign-key triggers,
-and on large loads the non-unique indexes of the loaded tables are dropped first and built again
-at the end (unique indexes and constraints stay in place and are checked row by row).
-
-Bulk members have member numbers from ``2000000001`` (the demo seed uses ``1000000001``…), bulk
-contracts ``K…`` numbers, bulk users ``bulk-…`` user names; that is how ``bulk_present`` knows a
-data set is already there.
+Services write one row at a time with its history row, checks and locks: far too slow for a
+million members. This package writes the same shapes, each with its history rows, directly with
+PostgreSQL ``COPY``, so the data set looks as if the services had made it. Why the rows stay
+valid and how the load avoids per-row costs: docs/postgresql.md, "The bulk seed".
 """
 
 from consentoffice.devtools.bulk.contract_rows import CIC_NAME, PRODUCTS

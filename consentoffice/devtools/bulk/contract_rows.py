@@ -1,5 +1,6 @@
 """A contract, its twelve months of payments, its bureau submissions (application, contract,
-the pending monthly payment) and the provision records they leave."""
+the pending monthly payment) and the provision records they leave. The check constraints hold
+by construction: a formed contract has a contract date, an ended one an end date."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """One member and what is held on them: consents, the financial declaration, the identity
-document, contact records, the partner-sync event of a partner-card holder."""
+document, contact records, the partner-sync event of a partner-card holder. Search keys are
+derived as ``Member.refresh_search_keys`` derives them."""
 
 from __future__ import annotations
 

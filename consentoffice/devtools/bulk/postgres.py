@@ -1,5 +1,5 @@
 """The PostgreSQL side of a load: COPY writers on their own sessions, the next ids and the
-sequences, the indexes dropped and built again."""
+sequences, the indexes dropped and built again (docs/postgresql.md, "The bulk seed")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """What a bulk load writes: its sizes and numbers, the tables and columns in foreign-key order,
-and the history table of each."""
+and the history table of each. Bulk members are numbered from ``2000000001`` (the demo seed
+uses ``1000000001``…), which is how ``bulk_present`` knows a data set is already there."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ CHUNK_MEMBERS = 5_000
 ENCRYPTED_POOL_SIZE = 2_048
 TICKET_EVERY = 33  # about 3 % of members have a ticket
 PARTNER_EVERY = 10  # a tenth of members hold a partner card
-BIG_LOAD = 50_000
-WRITERS = 2  # from this many members on, indexes are dropped and built again
+BIG_LOAD = 50_000  # from this many members on, indexes are dropped and built again
+WRITERS = 2  # COPY sessions taking turns
 REASON = "seed_bulk: ベンチマーク用一括投入"
 SEED = 7
 

@@ -1,4 +1,6 @@
-"""A member's request ticket in any state, with one history row per status it went through."""
+"""A member's request ticket in any state, with one history row per status it went through. The
+check constraints hold by construction: a closed request has an outcome, a refusal a ground, and
+the approver is never the preparer."""
 
 from __future__ import annotations
 

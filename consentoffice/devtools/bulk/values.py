@@ -1,4 +1,6 @@
-"""The values of the rows: COPY text escapes, dates, and the pools drawn from at random."""
+"""The values of the rows: COPY text escapes, dates, and the pools drawn from at random (names
+normalized as ``members.normalize`` does; encrypted fields from a pool encrypted once per run,
+docs/postgresql.md, "The bulk seed")."""
 
 from __future__ import annotations
 
