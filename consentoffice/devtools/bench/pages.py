@@ -1,0 +1,179 @@
+"""The page timings: each page fetched through ``django.test.Client``, its queries counted with
+``CaptureQueriesContext``, the member list and searches also on the plain admin."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import jaconv
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import Resolver404, resolve
+
+from consentoffice.devtools.bench.client import Context, logged_in
+from consentoffice.devtools.bench.report import (
+    LIST_SPEEDUP,
+    PAGE_MAX_QUERIES,
+    PAGE_P95_MS,
+    SEARCH_P95_MS,
+    Row,
+    percentile,
+)
+from members.models import Member
+
+PAGE_CASES = (
+    "member_list",
+    "member_list_admin",
+    "search_member_no",
+    "search_phone",
+    "search_kana",
+    "search_name",
+    "member_page",
+    "operator_queue",
+    "approval_queue",
+    "audit_by_user",
+    "audit_by_member",
+    "member_timeline",
+)
+
+
+def _wanted(only: set[str] | None) -> Callable[[str], bool]:
+    return lambda name: not only or name in only
+
+
+def url_exists(url: str) -> bool:
+    try:
+        resolve(url.split("?", 1)[0])
+    except Resolver404:
+        return False
+    return True
+
+
+def measure_page(client: Client, url: str, runs: int) -> tuple[list[float], int]:
+    """Times (ms) of ``runs`` GETs after one warm-up, and the query count of the last one."""
+    response = client.get(url)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered {response.status_code}")
+    times = []
+    queries = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+        queries = len(captured.captured_queries)
+    return times, queries
+
+
+def page_row(name, label, client, url, runs, *, search=False, plain_url: str | None = None) -> Row:
+    row = Row(name, label)
+    if not url_exists(url):
+        row.note = "n/a (URL not found)"
+        return row
+    times, row.queries = measure_page(client, url, runs)
+    row.median_ms, row.p95_ms = statistics.median(times), percentile(times, 95)
+    limit = SEARCH_P95_MS if search else PAGE_P95_MS
+    row.target = f"p95 ≤ {limit} ms, ≤ {PAGE_MAX_QUERIES} queries"
+    row.met = row.p95_ms <= limit and row.queries <= PAGE_MAX_QUERIES
+    if plain_url:
+        plain_times, plain_queries = measure_page(client, plain_url, runs)
+        row.plain_median_ms = statistics.median(plain_times)
+        row.note = f"plain: p95 {percentile(plain_times, 95):.0f} ms, {plain_queries} queries"
+        if name == "member_list":
+            row.target += f", ≥ {LIST_SPEEDUP}× plain"
+            row.met = row.met and (row.ratio or 0) >= LIST_SPEEDUP
+    return row
+
+
+def search_terms(member: Member) -> dict[str, str]:
+    """What an operator types: the number, the phone with hyphens, the start of the reading in
+    hiragana, the family name in kanji."""
+    from members.normalize import format_phone
+
+    return {
+        "search_member_no": member.member_no,
+        "search_phone": format_phone(member.phone),
+        "search_kana": jaconv.kata2hira(member.family_name_kana[:3]),
+        "search_name": member.family_name,
+    }
+
+
+def case_pages(ctx: Context, only: set[str] | None) -> list[Row]:
+    rows = []
+    wanted = _wanted(only)
+    sup = logged_in(ctx.supervisor)
+    op = logged_in(ctx.operator)
+    # The operators' member list and search (``/members/``), and the admin's change list of the same
+    # model, each against the untuned admin.
+    base, admin_list, plain = "/members/", "/admin/members/member/", "/bench-plain/members/member/"
+    if wanted("member_list"):
+        rows.append(page_row("member_list", "会員一覧 member list", sup, base, ctx.runs, plain_url=plain))
+    if wanted("member_list_admin"):
+        rows.append(
+            page_row(
+                "member_list_admin",
+                "管理画面の会員一覧 admin list",
+                sup,
+                admin_list,
+                ctx.runs,
+                plain_url=plain,
+            )
+        )
+    if ctx.member is not None:
+        labels = {
+            "search_member_no": "検索: 会員番号",
+            "search_phone": "検索: 電話番号",
+            "search_kana": "検索: フリガナ前方一致",
+            "search_name": "検索: 氏名（漢字）",
+        }
+        from urllib.parse import quote
+
+        for name, term in search_terms(ctx.member).items():
+            if wanted(name):
+                q = f"?q={quote(term)}"
+                rows.append(
+                    page_row(name, labels[name], sup, base + q, ctx.runs, search=True, plain_url=plain + q)
+                )
+    if wanted("member_page") and ctx.heaviest is not None:
+        url = f"/admin/members/member/{ctx.heaviest.pk}/change/"
+        rows.append(page_row("member_page", "会員ページ member page", sup, url, ctx.runs))
+    if wanted("operator_queue"):
+        rows.append(
+            page_row(
+                "operator_queue",
+                "担当キュー operators' queue",
+                op,
+                "/admin/requests/ticket/queue/mine/",
+                ctx.runs,
+            )
+        )
+    if wanted("approval_queue"):
+        rows.append(
+            page_row(
+                "approval_queue",
+                "承認待ち approval queue",
+                sup,
+                "/admin/requests/ticket/queue/approval/",
+                ctx.runs,
+            )
+        )
+    if wanted("audit_by_user"):
+        rows.append(
+            page_row(
+                "audit_by_user", "/audit/ 変更者で絞込", sup, f"/audit/?user={ctx.operator.pk}", ctx.runs
+            )
+        )
+    if wanted("audit_by_member") and ctx.heaviest is not None:
+        url = f"/audit/?member={ctx.heaviest.member_no}"
+        rows.append(page_row("audit_by_member", "/audit/ 会員で絞込", sup, url, ctx.runs))
+    if wanted("member_timeline") and ctx.heaviest is not None:
+        url = f"/audit/members/{ctx.heaviest.member_no}/"
+        rows.append(page_row("member_timeline", "会員タイムライン timeline", sup, url, ctx.runs))
+    return rows
