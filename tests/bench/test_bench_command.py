@@ -12,7 +12,7 @@ from consentoffice.devtools import bench as benchmarks
 from members.models import AccessLog, Member, PartnerSyncEvent
 from requests.models import Reminder, Ticket
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from members.models import (
 from requests import rules
 from requests.models import Ticket
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 MEMBERS = 700
 
