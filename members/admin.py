@@ -22,11 +22,16 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from consentoffice.core import roles
-from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, action_form_response
+from consentoffice.core.admin import (
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    ServiceModelAdmin,
+    action_form_response,
+)
 from consentoffice.core.crypto import mask
 from consentoffice.core.csv_export import csv_lines
 from members import selectors, services
-from members.admin_inlines import MEMBER_PAGE_INLINES, ReadOnlyInline
+from members.admin_inlines import MEMBER_PAGE_INLINES
 from members.admin_inlines import register_member_inline as register_member_inline
 from members.forms import (
     AffiliateForm,
@@ -373,6 +378,7 @@ class MemberAdmin(ServiceModelAdmin):
 class ContractAdmin(ServiceModelAdmin):
     paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = ContractApplicationForm
+    editable = False
     list_display = ("contract_no", "member", "kind", "product_name", "affiliate", "status", "applied_on")
     list_filter = ("status", "kind", "affiliate")
     list_select_related = ("member", "affiliate")
@@ -397,9 +403,6 @@ class ContractAdmin(ServiceModelAdmin):
         "installments",
         "settlement_account_masked",
     )
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_decide_permission(self, request):
         return request.user.has_perm(roles.DECIDE_APPLICATION)
@@ -471,15 +474,13 @@ class ContractAdmin(ServiceModelAdmin):
 class ContactRecordAdmin(ServiceModelAdmin):
     paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = ContactRecordForm
+    editable = False
     list_display = ("at", "member", "channel", "inbound", "recorded_by")
     list_filter = ("channel", "inbound")
     list_select_related = ("member", "recorded_by")
     search_fields = ("=member__member_no",)
     search_help_text = _("会員番号で検索します。")
     autocomplete_fields = ("member",)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_fields(self, request, obj=None):
         fields = ContactRecordForm._meta.fields
@@ -493,6 +494,7 @@ class ContactRecordAdmin(ServiceModelAdmin):
 class IdentityDocumentAdmin(ServiceModelAdmin):
     paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = IdentityDocumentForm
+    editable = False
     list_display = ("verified_at", "member", "kind", "number_masked", "verified_by")
     list_filter = ("kind",)
     list_select_related = ("member", "verified_by")
@@ -500,9 +502,6 @@ class IdentityDocumentAdmin(ServiceModelAdmin):
     search_help_text = _("会員番号で検索します。")
     autocomplete_fields = ("member",)
     readonly_fields = ("number_masked",)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_fields(self, request, obj=None):
         if obj:
@@ -524,6 +523,7 @@ class IdentityDocumentAdmin(ServiceModelAdmin):
 @admin.register(ConsentVersion)
 class ConsentVersionAdmin(ServiceModelAdmin):
     form = ConsentVersionForm
+    editable = False  # a draft is replaced by a new version; a published one is frozen (Art. 9)
     list_display = (
         "code",
         "title",
@@ -546,10 +546,6 @@ class ConsentVersionAdmin(ServiceModelAdmin):
         "prepared_by",
         "published_by",
     )
-
-    def has_change_permission(self, request, obj=None):
-        # A draft is replaced by a new version; a published one is frozen (Art. 9).
-        return False
 
     def has_publish_permission(self, request, obj=None):
         return request.user.has_perm(roles.PUBLISH_CONSENT_VERSION)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consentoffice.core import roles
-from consentoffice.core.admin import CheckedAutocompleteMixin, OfferedFiltersOnlyMixin
+from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
 from requests import forms, rules, selectors, services
 from requests.models import Reminder, Ticket
 from requests.presentation import (
@@ -119,7 +119,7 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.ModelAdmin):
+class TicketAdmin(ServiceModelAdmin):
     list_display = [
         "number",
         "kind",
@@ -137,9 +137,8 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
     list_select_related = ["member", "assignee", "prepared_by"]
     search_fields = ["^number", "=member__member_no"]
     search_help_text = gettext_lazy("受付番号（前方一致）または会員番号（完全一致）で検索します。")
-    show_full_result_count = False
-    list_per_page = 50
     actions = None
+    editable = False  # the form never edits a ticket; steps do, through the services
     autocomplete_fields = ["member"]
     date_hierarchy = None
 
@@ -203,14 +202,6 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
             {"fields": ["response_method", "fee_amount", "fee_paid_on"]},
         ),
     ]
-
-    # --- permissions: the form never edits a ticket; steps do, through the services ---------
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -526,22 +517,11 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
 
 
 @admin.register(Reminder)
-class ReminderAdmin(OfferedFiltersOnlyMixin, admin.ModelAdmin):
+class ReminderAdmin(ReadOnlyModelAdmin):
     """Deadline reminders sent (read-only; written by ``requests.tasks.send_deadline_reminders``)."""
 
     list_display = ["ticket", "kind", "sent_on", "sent_at"]
     list_filter = ["kind", "sent_on"]
     list_select_related = ["ticket"]
     search_fields = ["^ticket__number"]
-    show_full_result_count = False
-    list_per_page = 50
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -134,15 +134,10 @@ class NoDeleteMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
-
-class ReadOnlyMixin(NoDeleteMixin):
-    """History, logs and records written by the system: viewable, never added or edited by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin):
@@ -155,6 +150,11 @@ class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDel
 
     show_full_result_count = False
     list_per_page = 50
+    # False: a record, once added, is only read here (replaced, ended or released through services).
+    editable = True
+
+    def has_change_permission(self, request, obj=None):
+        return self.editable and super().has_change_permission(request, obj)
 
     def perform_save(self, request, obj, form, change):
         raise NotImplementedError
@@ -196,19 +196,49 @@ class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDel
         RefusedForm.__name__ = form_class.__name__
         return RefusedForm
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
+class ReadOnlyModelAdmin(OfferedFiltersOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
+    """Records written by the system: a list and a detail page to read; no form adds, edits or
+    deletes anything.
 
-class ReadOnlyModelAdmin(OfferedFiltersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
-    """A list and a detail page to read; no form writes anything."""
+    ``model_change_permission = True`` keeps the user's own change permission for the list, so
+    list actions that need it (resubmitting rejected records, say) are offered; each record's page
+    stays read-only.
+    """
 
     show_full_result_count = False
     list_per_page = 50
+    model_change_permission = False
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return self.model_change_permission and obj is None and super().has_change_permission(request)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows shown on a record's page; they are added on their own pages through services."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    select_related: tuple[str, ...] = ()
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.select_related(*self.select_related) if self.select_related else queryset
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Inline instances are made per request: the display methods need the viewer.
+        self.request = request
+        return super().get_formset(request, obj, **kwargs)
