@@ -34,7 +34,12 @@ from bureaus.models import (
     SubmissionStatus,
 )
 from consentoffice.core import roles
-from consentoffice.core.admin import ReadOnlyInline, ReadOnlyModelAdmin, ServiceModelAdmin
+from consentoffice.core.admin import (
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    ServiceModelAdmin,
+    add_validation_error,
+)
 from members.admin import register_member_inline
 from members.models import AccessAction
 from members.services import record_access, record_access_set
@@ -349,7 +354,7 @@ class SubmissionBatchAdmin(ReadOnlyModelAdmin):
                     actor=request.user, batch=batch, stream=form.cleaned_data["file"]
                 )
             except ValidationError as exc:
-                form.add_error("file", exc)
+                add_validation_error(form, exc, field="file")
             else:
                 self.message_user(
                     request,

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consentoffice.core import roles
-from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
+from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, add_validation_error
 from requests import forms, rules, selectors, services
 from requests.models import Reminder, Ticket
 from requests.presentation import (
@@ -316,7 +316,7 @@ class TicketAdmin(ServiceModelAdmin):
             try:
                 ticket = services.open_ticket(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                self._add_service_errors(form, exc)
+                add_validation_error(form, exc)
             else:
                 return self._opened(request, ticket)
         admin_form = helpers.AdminForm(form, list(self.add_fieldsets), {}, model_admin=self)
@@ -338,14 +338,6 @@ class TicketAdmin(ServiceModelAdmin):
             **(extra_context or {}),
         }
         return self.render_change_form(request, context, add=True, form_url=form_url)
-
-    @staticmethod
-    def _add_service_errors(form, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc)
 
     def _opened(self, request, ticket: Ticket):
         self.log_addition(request, ticket, [{"added": {}}])

@@ -43,13 +43,14 @@ class ServiceRefused(Exception):
         self.error = error
 
 
-def add_validation_error(form, error: ValidationError) -> None:
-    """Attach a service's ``ValidationError`` to a form: per field where the form has the field."""
+def add_validation_error(form, error: ValidationError, *, field: str | None = None) -> None:
+    """Attach a service's ``ValidationError`` to a form: per field where the form has the field;
+    the rest on ``field`` (the one field a form is about, a file say) or the form as a whole."""
     if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else field, errors)
     else:
-        form.add_error(None, error)
+        form.add_error(field, error)
 
 
 class CheckedAutocompleteSelect(AutocompleteSelect):
