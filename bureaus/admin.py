@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -51,6 +52,7 @@ def _submissions_url(**filters) -> str:
 
 @admin.register(Bureau)
 class BureauAdmin(ReadOnlyModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     list_display = ("code", "name", "kind", "pending", "rejected", "batched_count", "last_batch_at")
     fieldsets = (
         (None, {"fields": ("code", "name", "kind", "legal_basis", "registered_items")}),

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -61,7 +62,6 @@ from members.models import (
     ProvisionRecord,
     Purpose,
 )
-from members.pagination import CappedCountPaginator
 
 # --- Sensitive values on a page ---------------------------------------------------------------
 
@@ -182,7 +182,6 @@ EXPORT_COLUMNS = (
 
 @admin.register(Member)
 class MemberAdmin(ServiceModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = MemberAdminForm
     list_display = ("member_no", "name", "kana", "phone_display", "prefecture", "status")
     list_display_links = ("member_no", "name")
@@ -376,7 +375,6 @@ class MemberAdmin(ServiceModelAdmin):
 
 @admin.register(Contract)
 class ContractAdmin(ServiceModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = ContractApplicationForm
     editable = False
     list_display = ("contract_no", "member", "kind", "product_name", "affiliate", "status", "applied_on")
@@ -472,7 +470,6 @@ class ContractAdmin(ServiceModelAdmin):
 
 @admin.register(ContactRecord)
 class ContactRecordAdmin(ServiceModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = ContactRecordForm
     editable = False
     list_display = ("at", "member", "channel", "inbound", "recorded_by")
@@ -492,7 +489,6 @@ class ContactRecordAdmin(ServiceModelAdmin):
 
 @admin.register(IdentityDocument)
 class IdentityDocumentAdmin(ServiceModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = IdentityDocumentForm
     editable = False
     list_display = ("verified_at", "member", "kind", "number_masked", "verified_by")
@@ -522,6 +518,7 @@ class IdentityDocumentAdmin(ServiceModelAdmin):
 
 @admin.register(ConsentVersion)
 class ConsentVersionAdmin(ServiceModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     form = ConsentVersionForm
     editable = False  # a draft is replaced by a new version; a published one is frozen (Art. 9)
     list_display = (
@@ -610,6 +607,7 @@ class ConsentVersionAdmin(ServiceModelAdmin):
 
 @admin.register(Affiliate)
 class AffiliateAdmin(ServiceModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     form = AffiliateForm
     list_display = ("code", "name", "endpoint", "basis", "active")
     list_filter = ("active", "basis")
@@ -691,12 +689,12 @@ class AffiliateAdmin(ServiceModelAdmin):
 
 @admin.register(Purpose)
 class PurposeAdmin(ReadOnlyModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     list_display = ("code", "name", "clause", "refusable", "stoppable")
 
 
 @admin.register(PartnerSyncEvent)
 class PartnerSyncEventAdmin(ReadOnlyModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     list_display = (
         "occurred_at",
         "member",
@@ -748,13 +746,13 @@ class PartnerSyncEventAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Contractor)
 class ContractorAdmin(ReadOnlyModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     list_display = ("name", "business", "active")
     list_filter = ("active",)
 
 
 @admin.register(Entrustment)
 class EntrustmentAdmin(ReadOnlyModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     list_display = ("provided_on", "contractor", "member", "purpose", "returned_on")
     list_filter = ("contractor",)
     list_select_related = ("contractor", "member")
@@ -764,7 +762,6 @@ class EntrustmentAdmin(ReadOnlyModelAdmin):
 
 @admin.register(ProvisionRecord)
 class ProvisionRecordAdmin(ReadOnlyModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     list_display = ("provided_on", "member", "recipient_kind", "recipient", "basis", "kept_until")
     list_filter = ("recipient_kind", "basis")
     list_select_related = ("member",)
@@ -774,7 +771,6 @@ class ProvisionRecordAdmin(ReadOnlyModelAdmin):
 
 @admin.register(AccessLog)
 class AccessLogAdmin(ReadOnlyModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     list_display = ("at", "user", "action", "member", "ip_address", "path", "detail")
     list_filter = ("action",)
     list_select_related = ("user", "member")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
@@ -30,6 +31,7 @@ class ReleaseForm(forms.Form):
 
 @admin.register(LegalHold)
 class LegalHoldAdmin(ServiceModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     form = LegalHoldForm
     editable = False  # placed and released through services, never edited
     list_display = ("member", "reason_kind", "placed_at", "placed_by", "released_at", "released_by")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -493,7 +492,7 @@ class TicketAdmin(ServiceModelAdmin):
             qs = selectors.approval_queue(request.user)
         else:
             qs = selectors.operator_queue(request.user, scope=scope)
-        page = Paginator(qs, self.list_per_page).get_page(request.GET.get("page"))
+        page = self.get_paginator(request, qs, self.list_per_page).get_page(request.GET.get("page"))
         now = timezone.now()
         rows = [ticket_row(t, now) for t in page.object_list]
         context = {

@@ -11,6 +11,8 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from consentoffice.core.pagination import CappedCountPaginator
+
 admin.site.site_header = _("consentoffice インフォメーションセンター")
 admin.site.site_title = _("consentoffice")
 admin.site.index_title = _("業務メニュー")
@@ -141,7 +143,18 @@ class NoDeleteMixin:
         return actions
 
 
-class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin):
+class ListDefaultsMixin:
+    """Every list pages without counting its whole table (issue 7): a capped count, or the
+    planner's estimate on PostgreSQL. A register of a few rows may say ``paginator = Paginator``."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+
+class ServiceModelAdmin(
+    ListDefaultsMixin, OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin
+):
     """A ModelAdmin whose writes go through a service.
 
     Subclasses implement ``perform_save(request, obj, form, change)`` and call the service there.
@@ -149,8 +162,6 @@ class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDel
     again with the errors, as if the form itself had refused the input.
     """
 
-    show_full_result_count = False
-    list_per_page = 50
     # False: a record, once added, is only read here (replaced, ended or released through services).
     editable = True
 
@@ -198,7 +209,7 @@ class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDel
         return RefusedForm
 
 
-class ReadOnlyModelAdmin(OfferedFiltersOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
+class ReadOnlyModelAdmin(ListDefaultsMixin, OfferedFiltersOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
     """Records written by the system: a list and a detail page to read; no form adds, edits or
     deletes anything.
 
@@ -207,8 +218,6 @@ class ReadOnlyModelAdmin(OfferedFiltersOnlyMixin, NoDeleteMixin, admin.ModelAdmi
     stays read-only.
     """
 
-    show_full_result_count = False
-    list_per_page = 50
     model_change_permission = False
 
     def has_add_permission(self, request, obj=None):
