@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -34,7 +35,12 @@ from bureaus.models import (
     SubmissionStatus,
 )
 from consentoffice.core import roles
-from consentoffice.core.admin import OfferedFiltersOnlyMixin
+from consentoffice.core.admin import (
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    ServiceModelAdmin,
+    add_validation_error,
+)
 from members.admin import register_member_inline
 from members.models import AccessAction
 from members.services import record_access, record_access_set
@@ -44,21 +50,9 @@ def _submissions_url(**filters) -> str:
     return reverse("admin:bureaus_submission_changelist") + "?" + urlencode(filters)
 
 
-class ReadOnlyDetailMixin:
-    """Lists keep their actions; detail pages are for reading (changes go through services)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request)
-
-
 @admin.register(Bureau)
-class BureauAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelAdmin):
+class BureauAdmin(ReadOnlyModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     list_display = ("code", "name", "kind", "pending", "rejected", "batched_count", "last_batch_at")
     fieldsets = (
         (None, {"fields": ("code", "name", "kind", "legal_basis", "registered_items")}),
@@ -83,9 +77,6 @@ class BureauAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelAdmin
 
     def get_queryset(self, request):
         return selectors.bureaus_overview()
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("送信待ち"), ordering="pending_count")
     def pending(self, obj: Bureau):
@@ -156,7 +147,7 @@ class BureauAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelAdmin
 
 
 @admin.register(Submission)
-class SubmissionAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelAdmin):
+class SubmissionAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "bureau_code",
@@ -174,9 +165,9 @@ class SubmissionAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelA
     list_select_related = ("bureau", "member", "contract", "batch")
     search_fields = ("=member__member_no", "=contract__contract_no")
     search_help_text = _("会員番号または契約番号（完全一致）")
-    show_full_result_count = False
     list_per_page = 100
     date_hierarchy = "event_date"
+    model_change_permission = True  # for resubmitting rejected records from the list
     actions = ("resubmit_rejected",)
     fieldsets = (
         (None, {"fields": ("bureau", "record_type", "status", "member", "contract", "inquiry")}),
@@ -247,7 +238,7 @@ class ResponseUploadForm(forms.Form):
 
 
 @admin.register(SubmissionBatch)
-class SubmissionBatchAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.ModelAdmin):
+class SubmissionBatchAdmin(ReadOnlyModelAdmin):
     list_display = (
         "__str__",
         "bureau",
@@ -261,8 +252,7 @@ class SubmissionBatchAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.M
     )
     list_filter = ("bureau", "status")
     list_select_related = ("bureau",)
-    show_full_result_count = False
-    list_per_page = 50
+    model_change_permission = True  # as before: importing a response file is a change of the batch
     readonly_fields = (
         "bureau",
         "created_at",
@@ -366,7 +356,7 @@ class SubmissionBatchAdmin(OfferedFiltersOnlyMixin, ReadOnlyDetailMixin, admin.M
                     actor=request.user, batch=batch, stream=form.cleaned_data["file"]
                 )
             except ValidationError as exc:
-                form.add_error("file", exc)
+                add_validation_error(form, exc, field="file")
             else:
                 self.message_user(
                     request,
@@ -396,14 +386,14 @@ class InquiryForm(forms.ModelForm):
 
 
 @admin.register(Inquiry)
-class InquiryAdmin(OfferedFiltersOnlyMixin, admin.ModelAdmin):
+class InquiryAdmin(ServiceModelAdmin):
     form = InquiryForm
+    editable = False
     list_display = ("inquired_at", "bureau", "member_no", "contract_no", "operator", "purpose")
     list_filter = ("bureau", "purpose")
     list_select_related = ("bureau", "member", "contract", "operator")
     search_fields = ("=member__member_no", "=contract__contract_no")
     raw_id_fields = ("contract",)
-    show_full_result_count = False
     list_per_page = 100
     date_hierarchy = "inquired_at"
 
@@ -423,25 +413,19 @@ class InquiryAdmin(OfferedFiltersOnlyMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return ("contract", "bureau", "purpose") if obj is None else self.get_readonly_fields(request, obj)
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj: Inquiry, form, change: bool) -> None:
+    def perform_save(self, request, obj: Inquiry, form, change: bool) -> Inquiry:
         created = services.make_inquiry(
             actor=request.user,
             contract=form.cleaned_data["contract"],
             bureau=form.cleaned_data["bureau"],
             purpose=form.cleaned_data["purpose"],
         )
-        obj.pk = created.pk
         obj.inquired_at = created.inquired_at
         obj.member = created.member
+        return created
 
 
-class MemberRegistrationsInline(admin.TabularInline):
+class MemberRegistrationsInline(ReadOnlyInline):
     """What is registered at which bureau until when, for the member page.
 
     Hook in with ``inlines = [..., MemberRegistrationsInline]`` on the Member admin.
@@ -453,9 +437,6 @@ class MemberRegistrationsInline(admin.TabularInline):
     verbose_name_plural = _("個人信用情報機関への登録")
     fields = ("bureau", "record_type", "contract", "event_date", "registered_until", "status")
     readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
     show_change_link = True
 
     def get_queryset(self, request):
@@ -466,15 +447,6 @@ class MemberRegistrationsInline(admin.TabularInline):
             .exclude(record_type=RecordType.DELETION)
             .select_related("bureau", "contract")
         )
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("bureaus.view_submission")

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,11 +23,16 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from consentoffice.core import roles
-from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, action_form_response
+from consentoffice.core.admin import (
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    ServiceModelAdmin,
+    action_form_response,
+)
 from consentoffice.core.crypto import mask
 from consentoffice.core.csv_export import csv_lines
 from members import selectors, services
-from members.admin_inlines import MEMBER_PAGE_INLINES, ReadOnlyInline
+from members.admin_inlines import MEMBER_PAGE_INLINES
 from members.admin_inlines import register_member_inline as register_member_inline
 from members.forms import (
     AffiliateForm,
@@ -56,7 +62,6 @@ from members.models import (
     ProvisionRecord,
     Purpose,
 )
-from members.pagination import CappedCountPaginator
 
 # --- Sensitive values on a page ---------------------------------------------------------------
 
@@ -177,7 +182,6 @@ EXPORT_COLUMNS = (
 
 @admin.register(Member)
 class MemberAdmin(ServiceModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = MemberAdminForm
     list_display = ("member_no", "name", "kana", "phone_display", "prefecture", "status")
     list_display_links = ("member_no", "name")
@@ -371,8 +375,8 @@ class MemberAdmin(ServiceModelAdmin):
 
 @admin.register(Contract)
 class ContractAdmin(ServiceModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = ContractApplicationForm
+    editable = False
     list_display = ("contract_no", "member", "kind", "product_name", "affiliate", "status", "applied_on")
     list_filter = ("status", "kind", "affiliate")
     list_select_related = ("member", "affiliate")
@@ -397,9 +401,6 @@ class ContractAdmin(ServiceModelAdmin):
         "installments",
         "settlement_account_masked",
     )
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_decide_permission(self, request):
         return request.user.has_perm(roles.DECIDE_APPLICATION)
@@ -469,17 +470,14 @@ class ContractAdmin(ServiceModelAdmin):
 
 @admin.register(ContactRecord)
 class ContactRecordAdmin(ServiceModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = ContactRecordForm
+    editable = False
     list_display = ("at", "member", "channel", "inbound", "recorded_by")
     list_filter = ("channel", "inbound")
     list_select_related = ("member", "recorded_by")
     search_fields = ("=member__member_no",)
     search_help_text = _("会員番号で検索します。")
     autocomplete_fields = ("member",)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_fields(self, request, obj=None):
         fields = ContactRecordForm._meta.fields
@@ -491,8 +489,8 @@ class ContactRecordAdmin(ServiceModelAdmin):
 
 @admin.register(IdentityDocument)
 class IdentityDocumentAdmin(ServiceModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     form = IdentityDocumentForm
+    editable = False
     list_display = ("verified_at", "member", "kind", "number_masked", "verified_by")
     list_filter = ("kind",)
     list_select_related = ("member", "verified_by")
@@ -500,9 +498,6 @@ class IdentityDocumentAdmin(ServiceModelAdmin):
     search_help_text = _("会員番号で検索します。")
     autocomplete_fields = ("member",)
     readonly_fields = ("number_masked",)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_fields(self, request, obj=None):
         if obj:
@@ -523,7 +518,9 @@ class IdentityDocumentAdmin(ServiceModelAdmin):
 
 @admin.register(ConsentVersion)
 class ConsentVersionAdmin(ServiceModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     form = ConsentVersionForm
+    editable = False  # a draft is replaced by a new version; a published one is frozen (Art. 9)
     list_display = (
         "code",
         "title",
@@ -546,10 +543,6 @@ class ConsentVersionAdmin(ServiceModelAdmin):
         "prepared_by",
         "published_by",
     )
-
-    def has_change_permission(self, request, obj=None):
-        # A draft is replaced by a new version; a published one is frozen (Art. 9).
-        return False
 
     def has_publish_permission(self, request, obj=None):
         return request.user.has_perm(roles.PUBLISH_CONSENT_VERSION)
@@ -614,6 +607,7 @@ class ConsentVersionAdmin(ServiceModelAdmin):
 
 @admin.register(Affiliate)
 class AffiliateAdmin(ServiceModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     form = AffiliateForm
     list_display = ("code", "name", "endpoint", "basis", "active")
     list_filter = ("active", "basis")
@@ -695,12 +689,12 @@ class AffiliateAdmin(ServiceModelAdmin):
 
 @admin.register(Purpose)
 class PurposeAdmin(ReadOnlyModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     list_display = ("code", "name", "clause", "refusable", "stoppable")
 
 
 @admin.register(PartnerSyncEvent)
 class PartnerSyncEventAdmin(ReadOnlyModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     list_display = (
         "occurred_at",
         "member",
@@ -752,13 +746,13 @@ class PartnerSyncEventAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Contractor)
 class ContractorAdmin(ReadOnlyModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     list_display = ("name", "business", "active")
     list_filter = ("active",)
 
 
 @admin.register(Entrustment)
 class EntrustmentAdmin(ReadOnlyModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     list_display = ("provided_on", "contractor", "member", "purpose", "returned_on")
     list_filter = ("contractor",)
     list_select_related = ("contractor", "member")
@@ -768,7 +762,6 @@ class EntrustmentAdmin(ReadOnlyModelAdmin):
 
 @admin.register(ProvisionRecord)
 class ProvisionRecordAdmin(ReadOnlyModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     list_display = ("provided_on", "member", "recipient_kind", "recipient", "basis", "kept_until")
     list_filter = ("recipient_kind", "basis")
     list_select_related = ("member",)
@@ -778,7 +771,6 @@ class ProvisionRecordAdmin(ReadOnlyModelAdmin):
 
 @admin.register(AccessLog)
 class AccessLogAdmin(ReadOnlyModelAdmin):
-    paginator = CappedCountPaginator  # no COUNT(*) over the whole table
     list_display = ("at", "user", "action", "member", "ip_address", "path", "detail")
     list_filter = ("action",)
     list_select_related = ("user", "member")

@@ -6,15 +6,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from consentoffice.core import roles
-from consentoffice.core.admin import ServiceModelAdmin, action_form_response
+from consentoffice.core.admin import ReadOnlyInline, ServiceModelAdmin, action_form_response
 from members import services
-from members.admin_inlines import ReadOnlyInline, register_member_inline
+from members.admin_inlines import register_member_inline
 from members.models import LegalHold
 
 
@@ -30,7 +31,9 @@ class ReleaseForm(forms.Form):
 
 @admin.register(LegalHold)
 class LegalHoldAdmin(ServiceModelAdmin):
+    paginator = Paginator  # a register of a few rows: one exact count, no estimate
     form = LegalHoldForm
+    editable = False  # placed and released through services, never edited
     list_display = ("member", "reason_kind", "placed_at", "placed_by", "released_at", "released_by")
     list_filter = ("reason_kind", ("released_at", admin.EmptyFieldListFilter))
     list_select_related = ("member", "placed_by", "released_by")
@@ -51,9 +54,6 @@ class LegalHoldAdmin(ServiceModelAdmin):
 
     def has_add_permission(self, request):
         return request.user.has_perm(roles.MANAGE_LEGAL_HOLD)
-
-    def has_change_permission(self, request, obj=None):
-        return False  # placed and released through services, never edited
 
     def has_release_permission(self, request) -> bool:
         return request.user.has_perm(roles.MANAGE_LEGAL_HOLD)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -25,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consentoffice.core import roles
-from consentoffice.core.admin import CheckedAutocompleteMixin, OfferedFiltersOnlyMixin
+from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, add_validation_error
 from requests import forms, rules, selectors, services
 from requests.models import Reminder, Ticket
 from requests.presentation import (
@@ -119,7 +118,7 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.ModelAdmin):
+class TicketAdmin(ServiceModelAdmin):
     list_display = [
         "number",
         "kind",
@@ -137,9 +136,8 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
     list_select_related = ["member", "assignee", "prepared_by"]
     search_fields = ["^number", "=member__member_no"]
     search_help_text = gettext_lazy("受付番号（前方一致）または会員番号（完全一致）で検索します。")
-    show_full_result_count = False
-    list_per_page = 50
     actions = None
+    editable = False  # the form never edits a ticket; steps do, through the services
     autocomplete_fields = ["member"]
     date_hierarchy = None
 
@@ -203,14 +201,6 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
             {"fields": ["response_method", "fee_amount", "fee_paid_on"]},
         ),
     ]
-
-    # --- permissions: the form never edits a ticket; steps do, through the services ---------
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -325,7 +315,7 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
             try:
                 ticket = services.open_ticket(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                self._add_service_errors(form, exc)
+                add_validation_error(form, exc)
             else:
                 return self._opened(request, ticket)
         admin_form = helpers.AdminForm(form, list(self.add_fieldsets), {}, model_admin=self)
@@ -347,14 +337,6 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
             **(extra_context or {}),
         }
         return self.render_change_form(request, context, add=True, form_url=form_url)
-
-    @staticmethod
-    def _add_service_errors(form, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc)
 
     def _opened(self, request, ticket: Ticket):
         self.log_addition(request, ticket, [{"added": {}}])
@@ -510,7 +492,7 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
             qs = selectors.approval_queue(request.user)
         else:
             qs = selectors.operator_queue(request.user, scope=scope)
-        page = Paginator(qs, self.list_per_page).get_page(request.GET.get("page"))
+        page = self.get_paginator(request, qs, self.list_per_page).get_page(request.GET.get("page"))
         now = timezone.now()
         rows = [ticket_row(t, now) for t in page.object_list]
         context = {
@@ -526,22 +508,11 @@ class TicketAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, admin.Model
 
 
 @admin.register(Reminder)
-class ReminderAdmin(OfferedFiltersOnlyMixin, admin.ModelAdmin):
+class ReminderAdmin(ReadOnlyModelAdmin):
     """Deadline reminders sent (read-only; written by ``requests.tasks.send_deadline_reminders``)."""
 
     list_display = ["ticket", "kind", "sent_on", "sent_at"]
     list_filter = ["kind", "sent_on"]
     list_select_related = ["ticket"]
     search_fields = ["^ticket__number"]
-    show_full_result_count = False
-    list_per_page = 50
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -7,32 +7,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from members import keeping
 
 
-class Kind:
-    DISCLOSURE = "disclosure"
-    CORRECTION = "correction"
-    DELETION = "deletion"
-    USAGE_STOP = "usage_stop"
-    PROVISION_STOP = "provision_stop"
-    MARKETING_STOP = "marketing_stop"
-    INQUIRY = "inquiry"
-    OPINION = "opinion"
+class Kind(models.TextChoices):
+    DISCLOSURE = "disclosure", _("開示請求")
+    CORRECTION = "correction", _("訂正請求")
+    DELETION = "deletion", _("削除請求")
+    USAGE_STOP = "usage_stop", _("利用停止請求")
+    PROVISION_STOP = "provision_stop", _("第三者提供停止請求")
+    MARKETING_STOP = "marketing_stop", _("営業目的利用の中止")
+    INQUIRY = "inquiry", _("問い合わせ")
+    OPINION = "opinion", _("ご意見")
 
 
-KIND_CHOICES = [
-    (Kind.DISCLOSURE, _("開示請求")),
-    (Kind.CORRECTION, _("訂正請求")),
-    (Kind.DELETION, _("削除請求")),
-    (Kind.USAGE_STOP, _("利用停止請求")),
-    (Kind.PROVISION_STOP, _("第三者提供停止請求")),
-    (Kind.MARKETING_STOP, _("営業目的利用の中止")),
-    (Kind.INQUIRY, _("問い合わせ")),
-    (Kind.OPINION, _("ご意見")),
-]
+KIND_CHOICES = Kind.choices
 
 # Requests with a legal deadline and four-eyes approval (APPI Art. 33–35, 39; clause Art. 2(2), 4).
 REQUEST_KINDS = frozenset(
@@ -49,21 +41,15 @@ REQUEST_KINDS = frozenset(
 CONVERSATION_KINDS = frozenset({Kind.INQUIRY, Kind.OPINION})
 
 
-class Status:
-    RECEIVED = "received"
-    VERIFYING = "verifying"
-    IN_PROGRESS = "in_progress"
-    PENDING_APPROVAL = "pending_approval"
-    CLOSED = "closed"
+class Status(models.TextChoices):
+    RECEIVED = "received", _("受付")
+    VERIFYING = "verifying", _("本人確認中")
+    IN_PROGRESS = "in_progress", _("対応中")
+    PENDING_APPROVAL = "pending_approval", _("承認待ち")
+    CLOSED = "closed", _("完了")
 
 
-STATUS_CHOICES = [
-    (Status.RECEIVED, _("受付")),
-    (Status.VERIFYING, _("本人確認中")),
-    (Status.IN_PROGRESS, _("対応中")),
-    (Status.PENDING_APPROVAL, _("承認待ち")),
-    (Status.CLOSED, _("完了")),
-]
+STATUS_CHOICES = Status.choices
 OPEN_STATUSES = frozenset({Status.RECEIVED, Status.VERIFYING, Status.IN_PROGRESS, Status.PENDING_APPROVAL})
 
 # Allowed transitions: action -> (statuses it may start from, status it leads to).
@@ -156,19 +142,14 @@ def stage_guide(kind: str, status: str) -> tuple[list[tuple[str, Any, str]], Any
     return stages, hint
 
 
-class Outcome:
-    FULFILLED = "fulfilled"
-    PARTLY = "partly"
-    REFUSED = "refused"
-    WITHDRAWN = "withdrawn"
+class Outcome(models.TextChoices):
+    FULFILLED = "fulfilled", _("対応済み（全部）")
+    PARTLY = "partly", _("一部対応")
+    REFUSED = "refused", _("不対応（拒否）")
+    WITHDRAWN = "withdrawn", _("取下げ")
 
 
-OUTCOME_CHOICES = [
-    (Outcome.FULFILLED, _("対応済み（全部）")),
-    (Outcome.PARTLY, _("一部対応")),
-    (Outcome.REFUSED, _("不対応（拒否）")),
-    (Outcome.WITHDRAWN, _("取下げ")),
-]
+OUTCOME_CHOICES = Outcome.choices
 
 _STOP_IS_WHOLE = _("この請求に一部対応はありません。対応するか、理由を示して不対応としてください。")
 _MARKETING_STOP_IS_NOT_REFUSED = _(
@@ -213,25 +194,23 @@ REFUSAL_GROUNDS = {
 RETENTION_GROUNDS = {code: ground.label for code, ground in keeping.GROUNDS.items()}
 
 
-class Channel:
-    PHONE = "phone"
-    MAIL = "mail"
-    COUNTER = "counter"
-    WEB = "web"
+class Channel(models.TextChoices):
+    PHONE = "phone", _("電話")
+    MAIL = "mail", _("郵送")
+    COUNTER = "counter", _("窓口")
+    WEB = "web", _("Web")
 
 
-CHANNEL_CHOICES = [
-    (Channel.PHONE, _("電話")),
-    (Channel.MAIL, _("郵送")),
-    (Channel.COUNTER, _("窓口")),
-    (Channel.WEB, _("Web")),
-]
+CHANNEL_CHOICES = Channel.choices
 
-REQUESTER_CHOICES = [
-    ("self", _("本人")),
-    ("legal_representative", _("法定代理人")),
-    ("delegate", _("任意代理人")),
-]
+
+class RequesterType(models.TextChoices):
+    SELF = "self", _("本人")
+    LEGAL_REPRESENTATIVE = "legal_representative", _("法定代理人")
+    DELEGATE = "delegate", _("任意代理人")
+
+
+REQUESTER_CHOICES = RequesterType.choices
 # APPI Art. 37 / enforcement order Art. 11: what an agent must show.
 AGENT_DOCUMENTS = {
     "legal_representative": _("戸籍謄本又は登記事項証明書（発行から6か月以内）"),
@@ -239,18 +218,27 @@ AGENT_DOCUMENTS = {
 }
 AGENT_DOCUMENT_MAX_AGE_DAYS = 183
 
-IDENTITY_METHOD_CHOICES = [
-    ("driver_license", _("運転免許証")),
-    ("passport", _("パスポート")),
-    ("my_number_card", _("個人番号カード（番号は記録しない）")),
-    ("insurance_card", _("健康保険証")),
-    ("residence_card", _("在留カード")),
-    ("other", _("その他")),
-]
+
+class IdentityMethod(models.TextChoices):
+    DRIVER_LICENSE = "driver_license", _("運転免許証")
+    PASSPORT = "passport", _("パスポート")
+    MY_NUMBER_CARD = "my_number_card", _("個人番号カード（番号は記録しない）")
+    INSURANCE_CARD = "insurance_card", _("健康保険証")
+    RESIDENCE_CARD = "residence_card", _("在留カード")
+    OTHER = "other", _("その他")
+
+
+IDENTITY_METHOD_CHOICES = IdentityMethod.choices
 # One photo ID suffices; documents without a photo need two (APPI Art. 37 practice).
 PHOTO_ID_METHODS = frozenset({"driver_license", "passport", "my_number_card", "residence_card"})
 
-RESPONSE_METHOD_CHOICES = [("paper", _("書面（郵送）")), ("electronic", _("電磁的記録"))]
+
+class ResponseMethod(models.TextChoices):
+    PAPER = "paper", _("書面（郵送）")
+    ELECTRONIC = "electronic", _("電磁的記録")
+
+
+RESPONSE_METHOD_CHOICES = ResponseMethod.choices
 
 # Kinds whose response carries a fee (APPI Art. 38: only disclosure and notice of purposes).
 FEE_KINDS = frozenset({Kind.DISCLOSURE})

@@ -11,6 +11,8 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from consentoffice.core.pagination import CappedCountPaginator
+
 admin.site.site_header = _("consentoffice インフォメーションセンター")
 admin.site.site_title = _("consentoffice")
 admin.site.index_title = _("業務メニュー")
@@ -43,13 +45,14 @@ class ServiceRefused(Exception):
         self.error = error
 
 
-def add_validation_error(form, error: ValidationError) -> None:
-    """Attach a service's ``ValidationError`` to a form: per field where the form has the field."""
+def add_validation_error(form, error: ValidationError, *, field: str | None = None) -> None:
+    """Attach a service's ``ValidationError`` to a form: per field where the form has the field;
+    the rest on ``field`` (the one field a form is about, a file say) or the form as a whole."""
     if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else field, errors)
     else:
-        form.add_error(None, error)
+        form.add_error(field, error)
 
 
 class CheckedAutocompleteSelect(AutocompleteSelect):
@@ -134,18 +137,24 @@ class NoDeleteMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
-
-class ReadOnlyMixin(NoDeleteMixin):
-    """History, logs and records written by the system: viewable, never added or edited by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
-class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin):
+class ListDefaultsMixin:
+    """Every list pages without counting its whole table (issue 7): a capped count, or the
+    planner's estimate on PostgreSQL. A register of a few rows may say ``paginator = Paginator``."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+
+class ServiceModelAdmin(
+    ListDefaultsMixin, OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin
+):
     """A ModelAdmin whose writes go through a service.
 
     Subclasses implement ``perform_save(request, obj, form, change)`` and call the service there.
@@ -153,8 +162,11 @@ class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDel
     again with the errors, as if the form itself had refused the input.
     """
 
-    show_full_result_count = False
-    list_per_page = 50
+    # False: a record, once added, is only read here (replaced, ended or released through services).
+    editable = True
+
+    def has_change_permission(self, request, obj=None):
+        return self.editable and super().has_change_permission(request, obj)
 
     def perform_save(self, request, obj, form, change):
         raise NotImplementedError
@@ -196,19 +208,47 @@ class ServiceModelAdmin(OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDel
         RefusedForm.__name__ = form_class.__name__
         return RefusedForm
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+
+class ReadOnlyModelAdmin(ListDefaultsMixin, OfferedFiltersOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
+    """Records written by the system: a list and a detail page to read; no form adds, edits or
+    deletes anything.
+
+    ``model_change_permission = True`` keeps the user's own change permission for the list, so
+    list actions that need it (resubmitting rejected records, say) are offered; each record's page
+    stays read-only.
+    """
+
+    model_change_permission = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return self.model_change_permission and obj is None and super().has_change_permission(request)
 
 
-class ReadOnlyModelAdmin(OfferedFiltersOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
-    """A list and a detail page to read; no form writes anything."""
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows shown on a record's page; they are added on their own pages through services."""
 
-    show_full_result_count = False
-    list_per_page = 50
+    extra = 0
+    max_num = 0
+    can_delete = False
+    select_related: tuple[str, ...] = ()
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.select_related(*self.select_related) if self.select_related else queryset
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Inline instances are made per request: the display methods need the viewer.
+        self.request = request
+        return super().get_formset(request, obj, **kwargs)

@@ -1,5 +1,6 @@
 """Paging for lists over a million rows without counting them (issue 7: no full counts): a capped
-count, or the planner's estimate on PostgreSQL. How: docs/postgresql.md#counting-without-count.
+count, or the planner's estimate on PostgreSQL. Every admin list uses it through
+``consentoffice.core.admin.ListDefaultsMixin``. How: docs/postgresql.md#counting-without-count.
 """
 
 from __future__ import annotations
