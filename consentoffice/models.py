@@ -240,7 +240,3 @@ class EnrolmentCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {timezone.localtime(self.issued_at):%Y-%m-%d %H:%M}"
-
-    @property
-    def usable(self) -> bool:
-        return self.used_at is None and self.expires_at > timezone.now()

@@ -110,14 +110,20 @@ def _mark_verified(request: HttpRequest, device: AuthenticatorDevice) -> None:
     otp_login(request, device)
 
 
+def _digits(device: AuthenticatorDevice, token: str) -> str | None:
+    """The typed code, or None (counted as a wrong code) when it is not digits at all."""
+    token = (token or "").strip()
+    if token.isdigit():
+        return token
+    device.throttle_increment(commit=True)
+    return None
+
+
 def verify(request: HttpRequest, device: AuthenticatorDevice, token: str) -> bool:
     """Check ``token`` against the user's confirmed ``device`` (throttled, each code usable once)
     and mark the session verified."""
-    token = (token or "").strip()
-    if not device.confirmed:
-        return False
-    if not token.isdigit():
-        device.throttle_increment(commit=True)
+    token = _digits(device, token)
+    if token is None or not device.confirmed:
         return False
     with transaction.atomic():
         matched = verify_token(request.user, device.persistent_id, token)
@@ -201,16 +207,15 @@ def issue_enrolment_code(*, user, issued_by, system: bool = False) -> tuple[Enro
     return record, "-".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
 
 
+def _usable_codes(user):
+    """The one rule of a usable enrolment code: the user's own, unused, not expired."""
+    return EnrolmentCode.objects.filter(user=user, used_at__isnull=True, expires_at__gt=timezone.now())
+
+
 def claim_enrolment_code(request: HttpRequest, code: str) -> bool:
     """Accept a code typed by the logged-in user: valid, unused, their own. Remembered in the
     session until the authenticator is confirmed (the code is spent then, not now)."""
-    found = (
-        EnrolmentCode.objects.filter(
-            user=request.user, code_hash=_code_hash(code), used_at__isnull=True, expires_at__gt=timezone.now()
-        )
-        .only("pk")
-        .first()
-    )
+    found = _usable_codes(request.user).filter(code_hash=_code_hash(code)).only("pk").first()
     if found is None:
         return False
     request.session[ENROLMENT_SESSION_KEY] = found.pk
@@ -222,8 +227,8 @@ def claimed_code(request: HttpRequest) -> EnrolmentCode | None:
     pk = request.session.get(ENROLMENT_SESSION_KEY)
     if pk is None:
         return None
-    code = EnrolmentCode.objects.filter(pk=pk, user=request.user).first()
-    if code is None or not code.usable:
+    code = _usable_codes(request.user).filter(pk=pk).first()
+    if code is None:
         request.session.pop(ENROLMENT_SESSION_KEY, None)
         return None
     return code
@@ -235,17 +240,17 @@ def enrol(request: HttpRequest, device: AuthenticatorDevice, token: str) -> bool
     Any earlier device of the user stops working (a lost phone is replaced this way)."""
     from consentoffice.core.history import save_tracked
 
-    token = (token or "").strip()
-    if not token.isdigit():
-        device.throttle_increment(commit=True)
+    token = _digits(device, token)
+    if token is None:
         return False
     with transaction.atomic():
         code = (
-            EnrolmentCode.objects.select_for_update()
+            _usable_codes(request.user)
+            .select_for_update()
             .filter(pk=request.session.get(ENROLMENT_SESSION_KEY))
             .first()
         )
-        if code is None or code.user_id != request.user.pk or not code.usable:
+        if code is None:
             return False
         device = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk, user=request.user)
         if device.confirmed or not device.verify_token(token):
