@@ -136,7 +136,6 @@ def cycles(found: list[Edge]) -> list[list[str]]:
             if len(group) > 1:
                 result.append(sorted(group))
 
-    sys.setrecursionlimit(max(10000, sys.getrecursionlimit()))
     for node in sorted(graph):
         if node not in index:
             strong(node)
