@@ -415,10 +415,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"plain_forbidden": {"()": "consentoffice.core.log_filters.PlainForbidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # A 403 is one warning line without a traceback (consentoffice.core.log_filters).
+        "django.request": {"filters": ["plain_forbidden"]},
         # At DEBUG the template engine logs each failed variable lookup with the whole context
         # (members' names and addresses on a page): never below INFO, whatever DJANGO_LOG_LEVEL says.
         "django.template": {"level": "INFO"},

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from tests.factories import MemberFactory
 from tests.ui import login
 
 pytestmark = pytest.mark.django_db
@@ -23,3 +26,30 @@ def test_every_page_links_the_favicon(client, operator):
     for url in ("/", "/members/", "/admin/requests/ticket/"):
         html = client.get(url).content.decode()
         assert '<link rel="icon" href="/favicon.ico"' in html, url
+
+
+def test_a_403_is_one_warning_line_without_traceback_or_member_number(client, nobody, caplog):
+    member = MemberFactory(member_no="1000000042")
+    login(client, nobody)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get(f"/audit/members/{member.member_no}/")
+    assert response.status_code == 403
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert len(records) == 1
+    record = records[0]
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None and record.exc_text is None
+    line = logging.Formatter("%(levelname)s %(name)s %(message)s").format(record)
+    assert "\n" not in line and "Traceback" not in line
+    assert member.member_no not in line
+    assert (
+        line
+        == f"WARNING django.request Forbidden: route=/audit/members/<member_no:member_no>/ user={nobody.pk}"
+    )
+
+
+def test_other_client_errors_are_logged_as_before(client, operator, caplog):
+    login(client, operator)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get("/no-such-page/").status_code == 404
+    assert any(r.getMessage() == "Not Found: /no-such-page/" for r in caplog.records)
