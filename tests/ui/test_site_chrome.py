@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
+from django.urls import reverse
 
+from requests import rules, services
 from tests.factories import MemberFactory
 from tests.ui import login
 
@@ -53,3 +56,62 @@ def test_other_client_errors_are_logged_as_before(client, operator, caplog):
     with caplog.at_level(logging.WARNING, logger="django.request"):
         assert client.get("/no-such-page/").status_code == 404
     assert any(r.getMessage() == "Not Found: /no-such-page/" for r in caplog.records)
+
+
+# --- one home, no sidebar -------------------------------------------------------------------
+
+
+def _first_breadcrumb(html: str) -> str:
+    crumbs = html.split('class="breadcrumbs"', 1)[1].split("</div>", 1)[0]
+    return re.search(r"<a [^>]*>[^<]*</a>", crumbs).group(0)
+
+
+def _admin_pages(operator) -> list[str]:
+    member = MemberFactory()
+    opened = services.open_ticket(
+        kind=rules.Kind.DISCLOSURE, member=member, channel=rules.Channel.PHONE, actor=operator
+    )
+    return [
+        "/admin/requests/ticket/",
+        reverse("admin:requests_ticket_queue", args=["mine"]),
+        reverse("admin:requests_ticket_change", args=[opened.pk]),
+        reverse("admin:requests_ticket_history", args=[opened.pk]),
+        "/admin/requests/",
+        "/admin/members/member/",
+        reverse("admin:members_member_change", args=[member.pk]),
+        "/admin/bureaus/submission/",
+        "/admin/",
+        "/members/",
+        "/dashboard/",
+        reverse("audit:history"),
+        reverse("audit:timeline", args=[member.member_no]),
+    ]
+
+
+def test_the_header_and_the_first_breadcrumb_of_every_page_lead_to_the_one_home(client, operator, supervisor):
+    login(client, supervisor)
+    for url in _admin_pages(operator):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert re.search(r'<div id="site-name"><a href="/">', html), url
+        crumb = _first_breadcrumb(html)
+        assert 'href="/"' in crumb and "業務ホーム" in crumb, (url, crumb)
+        assert ">ホーム<" not in html, url
+
+
+def test_queues_and_lists_have_no_sidebar_of_every_table(client, operator, supervisor):
+    login(client, supervisor)
+    for url in _admin_pages(operator):
+        html = client.get(url).content.decode()
+        assert 'id="nav-sidebar"' not in html and 'id="toggle-nav-sidebar"' not in html, url
+
+
+def test_the_admin_index_is_the_table_index_linked_for_supervisors(client, operator, supervisor):
+    login(client, supervisor)
+    html = client.get("/admin/").content.decode()
+    assert "<h1>台帳一覧</h1>" in html or ">台帳一覧</h1>" in html
+    assert 'href="/admin/members/member/"' in html
+    assert 'id="link-tables"' in client.get("/").content.decode()
+    login(client, operator)
+    assert 'id="link-tables"' not in client.get("/").content.decode()
