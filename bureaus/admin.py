@@ -42,6 +42,7 @@ from consentoffice.core.admin import (
     add_validation_error,
 )
 from members.admin import register_member_inline
+from members.admin_search import MemberNoSearchMixin
 from members.models import AccessAction
 from members.services import record_access, record_access_set
 
@@ -147,7 +148,7 @@ class BureauAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(ReadOnlyModelAdmin):
+class SubmissionAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
     list_display = (
         "id",
         "bureau_code",
@@ -386,7 +387,7 @@ class InquiryForm(forms.ModelForm):
 
 
 @admin.register(Inquiry)
-class InquiryAdmin(ServiceModelAdmin):
+class InquiryAdmin(MemberNoSearchMixin, ServiceModelAdmin):
     form = InquiryForm
     editable = False
     list_display = ("inquired_at", "bureau", "member_no", "contract_no", "operator", "purpose")

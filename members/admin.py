@@ -34,6 +34,7 @@ from consentoffice.core.csv_export import csv_lines
 from members import selectors, services
 from members.admin_inlines import MEMBER_PAGE_INLINES
 from members.admin_inlines import register_member_inline as register_member_inline
+from members.admin_search import MemberNoSearchMixin
 from members.forms import (
     AffiliateForm,
     ConsentVersionForm,
@@ -469,7 +470,7 @@ class ContractAdmin(ServiceModelAdmin):
 
 
 @admin.register(ContactRecord)
-class ContactRecordAdmin(ServiceModelAdmin):
+class ContactRecordAdmin(MemberNoSearchMixin, ServiceModelAdmin):
     form = ContactRecordForm
     editable = False
     list_display = ("at", "member", "channel", "inbound", "recorded_by")
@@ -488,7 +489,7 @@ class ContactRecordAdmin(ServiceModelAdmin):
 
 
 @admin.register(IdentityDocument)
-class IdentityDocumentAdmin(ServiceModelAdmin):
+class IdentityDocumentAdmin(MemberNoSearchMixin, ServiceModelAdmin):
     form = IdentityDocumentForm
     editable = False
     list_display = ("verified_at", "member", "kind", "number_masked", "verified_by")
@@ -694,7 +695,7 @@ class PurposeAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(PartnerSyncEvent)
-class PartnerSyncEventAdmin(ReadOnlyModelAdmin):
+class PartnerSyncEventAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
     list_display = (
         "occurred_at",
         "member",
@@ -752,7 +753,7 @@ class ContractorAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(Entrustment)
-class EntrustmentAdmin(ReadOnlyModelAdmin):
+class EntrustmentAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
     list_display = ("provided_on", "contractor", "member", "purpose", "returned_on")
     list_filter = ("contractor",)
     list_select_related = ("contractor", "member")
@@ -761,7 +762,7 @@ class EntrustmentAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(ProvisionRecord)
-class ProvisionRecordAdmin(ReadOnlyModelAdmin):
+class ProvisionRecordAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
     list_display = ("provided_on", "member", "recipient_kind", "recipient", "basis", "kept_until")
     list_filter = ("recipient_kind", "basis")
     list_select_related = ("member",)
@@ -770,7 +771,7 @@ class ProvisionRecordAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(ReadOnlyModelAdmin):
+class AccessLogAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
     list_display = ("at", "user", "action", "member", "ip_address", "path", "detail")
     list_filter = ("action",)
     list_select_related = ("user", "member")

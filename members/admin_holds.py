@@ -16,6 +16,7 @@ from consentoffice.core import roles
 from consentoffice.core.admin import ReadOnlyInline, ServiceModelAdmin, action_form_response
 from members import services
 from members.admin_inlines import register_member_inline
+from members.admin_search import MemberNoSearchMixin
 from members.models import LegalHold
 
 
@@ -30,7 +31,7 @@ class ReleaseForm(forms.Form):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(ServiceModelAdmin):
+class LegalHoldAdmin(MemberNoSearchMixin, ServiceModelAdmin):
     paginator = Paginator  # a register of a few rows: one exact count, no estimate
     form = LegalHoldForm
     editable = False  # placed and released through services, never edited

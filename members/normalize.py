@@ -70,6 +70,17 @@ def member_no(value: str | None) -> str:
     return number
 
 
+def member_no_key(value: str | None) -> str:
+    """A member number as typed into a search box, filter or URL, in the form it is stored in:
+    full-width digits, hyphens and spaces as people type them (１０００-０００-００１) give the ten
+    ASCII digits; anything else is left as typed (stripped), so a number given before numbers had
+    one format (``12 34``, ``1/2``) is still found. Every path that looks a member up by number
+    asks this (``tests/members/test_member_no_lookup.py`` lists them)."""
+    typed = (value or "").strip()
+    folded = digits(typed)
+    return folded if _MEMBER_NO.fullmatch(folded) else typed
+
+
 def postal_code(value: str | None) -> str:
     normalized = digits(value).removeprefix("〒")
     if not re.fullmatch(r"[0-9]{7}", normalized):

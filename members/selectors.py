@@ -75,14 +75,14 @@ def parse_search_term(term: str | None) -> SearchTerm | None:
             digits.startswith("81") and len(digits) in (11, 12)
         )
         if not looks_like_phone:
-            return SearchTerm(SearchKind.MEMBER_NO, digits)
+            return SearchTerm(SearchKind.MEMBER_NO, normalize.member_no_key(digits))
         try:
             return SearchTerm(SearchKind.PHONE, normalize.phone(digits))
         except ValidationError:
             prefix = "0" + digits[3:] if digits.startswith("+81") else digits.lstrip("+")
             if len(prefix) >= MIN_PHONE_PREFIX:
                 return SearchTerm(SearchKind.PHONE_PREFIX, prefix)
-            return SearchTerm(SearchKind.MEMBER_NO, digits)
+            return SearchTerm(SearchKind.MEMBER_NO, normalize.member_no_key(digits))
     try:
         normalize.validate_kana(text)
     except ValidationError:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from consentoffice.core import roles
 from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, add_validation_error
+from members.admin_search import MemberNoSearchMixin
 from requests import forms, rules, selectors, services
 from requests.models import Reminder, Ticket
 from requests.presentation import (
@@ -118,7 +119,7 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ServiceModelAdmin):
+class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
     list_display = [
         "number",
         "kind",

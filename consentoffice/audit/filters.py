@@ -15,7 +15,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consentoffice.audit.selectors import HISTORY_TYPE_LABELS, Tracked, model_choices, tracked_models
+from consentoffice.audit.selectors import (
+    HISTORY_TYPE_LABELS,
+    Tracked,
+    member_by_no,
+    model_choices,
+    tracked_models,
+)
 from members.models import AccessAction, AccessLog, Member
 
 
@@ -84,7 +90,7 @@ class MemberNumberMixin:
     def member(self) -> Member | None:
         if self._member_cache is False:
             number = self.form.cleaned_data.get("member") if self.is_valid() else None
-            self._member_cache = Member.objects.filter(member_no=number).first() if number else None
+            self._member_cache = member_by_no(number) if number else None
         return self._member_cache
 
     @property

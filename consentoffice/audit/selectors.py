@@ -24,6 +24,7 @@ from simple_history.models import registered_models
 
 from consentoffice.core import roles
 from consentoffice.core.crypto import EncryptedTextField, mask
+from members import normalize
 from members.models import AccessAction, AccessLog, Member
 
 PAGE_SIZE = 50
@@ -508,4 +509,5 @@ def history_diff(tracked: Tracked, history_id: int, *, viewer) -> Diff:
 
 
 def member_by_no(member_no: str) -> Member | None:
-    return Member.objects.filter(member_no=member_no).first()
+    """The member of a number typed into the audit filter or the timeline's URL, full width too."""
+    return Member.objects.filter(member_no=normalize.member_no_key(member_no)).first()
