@@ -581,10 +581,6 @@ def change_member_data(member: Member, *, actor, reason: str, changes: dict[str,
     return changed
 
 
-# What a member reports in a change notification: the address as a group, phone and e-mail.
-NOTIFIABLE_FIELDS = ("postal_code", "prefecture", "city", "address_line", "phone", "email")
-
-
 def file_change_notification(member: Member, *, actor, reason: str, **changes: Any) -> list[str]:
     """住所変更等の届出: the member reports a move or new contacts; applied at once with the reason
     in history and passed on exactly as an applied correction (``change_member_data``).
@@ -592,7 +588,7 @@ def file_change_notification(member: Member, *, actor, reason: str, **changes: A
     Nothing changed is refused, so a notification always leaves a trace.
     """
     member_services.require_perm(actor, "members.change_member")
-    unknown = set(changes) - set(NOTIFIABLE_FIELDS)
+    unknown = set(changes) - set(member_services.NOTIFIABLE_FIELDS)
     if unknown:
         raise ValidationError(
             _("届出で変更できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
