@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from bureaus.models import (
@@ -13,6 +13,7 @@ from bureaus.models import (
     SubmissionBatch,
     SubmissionStatus,
 )
+from consentoffice.core.queries import count_of
 
 
 def registrations_for_member(member) -> QuerySet[Submission]:
@@ -30,14 +31,7 @@ def registrations_for_member(member) -> QuerySet[Submission]:
 
 
 def _count(status: str) -> Coalesce:
-    rows = (
-        Submission.objects.filter(bureau=OuterRef("pk"), status=status)
-        .order_by()
-        .values("bureau")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+    return count_of(Submission.objects.filter(bureau=OuterRef("pk"), status=status), "bureau")
 
 
 def bureaus_overview() -> QuerySet[Bureau]:

@@ -67,16 +67,6 @@ from members.models import (
 # --- Sensitive values on a page ---------------------------------------------------------------
 
 
-def _show_sensitive(request, value, label) -> str:
-    """A sensitive value for this page; values shown in clear are noted so the page logs once."""
-    shown = selectors.sensitive_display(value, viewer=request.user)
-    if value not in (None, "") and selectors.may_view_sensitive(request.user):
-        if not hasattr(request, "_sensitive_labels"):
-            request._sensitive_labels = set()
-        request._sensitive_labels.add(str(label))
-    return shown
-
-
 class ContractInline(ReadOnlyInline):
     model = Contract
     verbose_name_plural = pgettext_lazy("plural", "契約")
@@ -96,7 +86,7 @@ class ContractInline(ReadOnlyInline):
 
     @admin.display(description=_("決済口座"))
     def settlement_account_display(self, obj):
-        return _show_sensitive(
+        return selectors.show_sensitive(
             self.request, obj.settlement_account, Contract._meta.get_field("settlement_account").verbose_name
         )
 
@@ -139,7 +129,7 @@ class IdentityDocumentInline(ReadOnlyInline):
 
     @admin.display(description=_("記号番号"))
     def number_display(self, obj):
-        return _show_sensitive(
+        return selectors.show_sensitive(
             self.request, obj.number, IdentityDocument._meta.get_field("number").verbose_name
         )
 
@@ -150,7 +140,7 @@ class FinancialDeclarationInline(ReadOnlyInline):
 
     @admin.display(description=_("年収（円）"))
     def annual_income_display(self, obj):
-        return _show_sensitive(
+        return selectors.show_sensitive(
             self.request,
             obj.annual_income,
             FinancialDeclaration._meta.get_field("annual_income").verbose_name,
@@ -286,28 +276,13 @@ class MemberAdmin(ServiceModelAdmin):
                 user=request.user, action=AccessAction.VIEW, member=member, request=request
             )
             response.render()
-            labels = getattr(request, "_sensitive_labels", None)
-            if labels:
-                services.record_access(
-                    user=request.user,
-                    action=AccessAction.VIEW_SENSITIVE,
-                    member=member,
-                    request=request,
-                    detail=", ".join(sorted(labels)),
-                )
+            services.record_sensitive_shown(request=request, member=member)
         return response
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             # Per purpose: may the data be used today, and why not (selectors.may_use's rule).
-            context["uses"] = [
-                (
-                    selectors.USE_LABELS[answer.code],
-                    answer.allowed,
-                    selectors.USE_REASON_LABELS[answer.reason],
-                )
-                for answer in selectors.use_overview(obj)
-            ]
+            context["uses"] = selectors.use_rows(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def perform_save(self, request, obj, form, change):

@@ -29,6 +29,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from consentoffice.core.converters import member_no_segment
 from members.filters import MemberListFilter
 from members.models import PREFECTURES, Gender, Member, MemberStatus
 from members.normalize import format_phone
@@ -37,8 +38,8 @@ from members.services import record_search
 
 LIST_PERMISSION = "members.view_member"
 PAGE_SIZE = 50
-# Stands in for the id in the one reversed change-page URL (a reverse per row costs more than the row).
-_PK_MARK = "0000pk0000"
+# Stands in for the number in the one reversed workspace URL (a reverse per row costs more than the row).
+_NO_MARK = "0000no0000"
 
 
 FILTERS = ("status", "prefecture", "gender")
@@ -69,12 +70,12 @@ def _page(queryset, *, before: bool, after: bool) -> tuple[list, bool, bool]:
 # Django's ``escape`` calls): fifty rows through the template engine (a lookup, an escape and a
 # translation per cell) or through ``format_html`` took longer than the rest of the page together.
 def _rows_html(members) -> str:
-    change_url = reverse("admin:members_member_change", args=[_PK_MARK])
+    workspace_url = reverse("member_workspace", args=[_NO_MARK])
     statuses = {value: escape(str(label)) for value, label in MemberStatus.choices}
     select_label = _("会員 %(member_no)s を選択")
     rows = []
     for member in members:
-        url = escape(change_url.replace(_PK_MARK, str(member.id)))
+        url = escape(workspace_url.replace(_NO_MARK, member_no_segment(member.member_no)))
         number = escape(member.member_no)
         rows.append(
             f'<tr class="member-row"><td><input type="checkbox" class="member-select" '

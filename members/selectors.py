@@ -19,8 +19,20 @@ from django.utils.translation import gettext_lazy as _
 
 from consentoffice.core import roles
 from consentoffice.core.crypto import mask
+from consentoffice.core.queries import count_of
 from members import normalize
-from members.models import Consent, Contract, ContractStatus, FinancialDeclaration, Member, MemberStatus
+from members.models import (
+    Consent,
+    ContactRecord,
+    Contract,
+    ContractStatus,
+    Entrustment,
+    FinancialDeclaration,
+    IdentityDocument,
+    Member,
+    MemberStatus,
+    ProvisionRecord,
+)
 
 
 class SearchKind:
@@ -128,6 +140,64 @@ def sensitive_display(value: Any, *, viewer) -> str:
     if may_view_sensitive(viewer):
         return f"{value:,}" if isinstance(value, int) else str(value)
     return mask(value)
+
+
+def show_sensitive(request, value: Any, label) -> str:
+    """A sensitive value for this page as ``sensitive_display`` shows it; a value shown in clear
+    is noted on the request, so the page logs one ``view_sensitive`` access naming them all
+    (``members.services.record_sensitive_shown``)."""
+    shown = sensitive_display(value, viewer=request.user)
+    if value not in (None, "") and may_view_sensitive(request.user):
+        if not hasattr(request, "_sensitive_labels"):
+            request._sensitive_labels = set()
+        request._sensitive_labels.add(str(label))
+    return shown
+
+
+# --- The member workspace (consentoffice.home.workspace) -------------------------------------
+
+# Rows of each record shown on the workspace; the rest are one click away with their count.
+WORKSPACE_RECENT = 5
+
+
+def _member_count(model) -> Any:
+    return count_of(model.objects.filter(member=OuterRef("pk")), "member")
+
+
+def workspace_member(member_no: str) -> Member | None:
+    """The member by number with the counts the workspace shows next to the latest rows (one query)."""
+    return (
+        Member.objects.filter(member_no=member_no)
+        .annotate(
+            contact_count=_member_count(ContactRecord),
+            provision_count=_member_count(ProvisionRecord),
+            entrustment_count=_member_count(Entrustment),
+            document_count=_member_count(IdentityDocument),
+        )
+        .first()
+    )
+
+
+def workspace_records(member: Member) -> dict[str, list]:
+    """What the workspace lists of the member: every contract, the latest few of each record."""
+    latest = slice(0, WORKSPACE_RECENT)
+    return {
+        "contracts": list(Contract.objects.filter(member=member).select_related("affiliate")),
+        "documents": list(IdentityDocument.objects.filter(member=member)[latest]),
+        "contacts": list(
+            ContactRecord.objects.filter(member=member)
+            .select_related("recorded_by")
+            .order_by("-at", "-id")[latest]
+        ),
+        "provisions": list(
+            ProvisionRecord.objects.filter(member=member).order_by("-provided_on", "-id")[latest]
+        ),
+        "entrustments": list(
+            Entrustment.objects.filter(member=member)
+            .select_related("contractor")
+            .order_by("-provided_on", "-id")[latest]
+        ),
+    }
 
 
 # --- Use of data (clause Art. 2, 5, 7; APPI Art. 35) ----------------------------------------
@@ -283,6 +353,14 @@ def use_overview(member: Member, *, on: date | None = None) -> list[UseAnswer]:
         allowed = bool(row[f"may_{code}"])
         result.append(UseAnswer(code, allowed, _use_reason(code, allowed, row)))
     return result
+
+
+def use_rows(member: Member, *, on: date | None = None) -> list[tuple[str, bool, str]]:
+    """``use_overview`` as the member pages show it: (purpose, allowed, reason) in words."""
+    return [
+        (USE_LABELS[answer.code], answer.allowed, USE_REASON_LABELS[answer.reason])
+        for answer in use_overview(member, on=on)
+    ]
 
 
 def _use_reason(code: str, allowed: bool, row: dict) -> str:

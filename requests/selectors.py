@@ -131,3 +131,19 @@ def _has_live_registration(member: Member, today: date) -> bool:
         .filter(Q(registered_until__isnull=True) | Q(registered_until__gte=today))
         .exists()
     )
+
+
+# Closed tickets the member workspace lists; the rest are in the ticket list, one click away.
+MEMBER_CLOSED_TICKETS = 5
+
+
+def member_tickets(member: Member) -> dict:
+    """The member's open tickets (nearest due date first) and the latest closed ones, with the
+    number of closed ones: what the member workspace lists (three queries)."""
+    tickets = tickets_for_lists().filter(member=member)
+    closed = tickets.exclude(status__in=rules.OPEN_STATUSES)
+    return {
+        "open": list(tickets.filter(status__in=rules.OPEN_STATUSES).order_by("due_at", "pk")),
+        "closed": list(closed.order_by("-received_at", "-pk")[:MEMBER_CLOSED_TICKETS]),
+        "closed_count": closed.count(),
+    }

@@ -565,6 +565,49 @@ def _history_reason(ticket: Ticket, text: str) -> str:
     return f"{ticket.number} {text}"
 
 
+def change_member_data(member: Member, *, actor, reason: str, changes: dict[str, Any]) -> list[str]:
+    """Change category ① data and pass the change on: the one path of an applied correction and
+    of a change notification (住所変更等の届出).
+
+    ``members.services.update_member`` writes the change with ``reason`` in history and tells
+    the affiliates holding the member's partner card (Art. 10); a changed item registered at a
+    bureau is corrected there too (clause Art. 4). Returns the fields that changed.
+    """
+    with transaction.atomic():
+        before = Member.objects.select_for_update().filter(pk=member.pk).values(*changes).get()
+        updated = member_services.update_member(member, actor=actor, reason=reason, **changes)
+        changed = sorted(field for field in changes if getattr(updated, field) != before[field])
+        record_member_correction(actor=actor, member=updated, fields=changed, reason=reason)
+    return changed
+
+
+def file_change_notification(member: Member, *, actor, reason: str, **changes: Any) -> list[str]:
+    """住所変更等の届出: the member reports a move or new contacts; applied at once with the reason
+    in history and passed on exactly as an applied correction (``change_member_data``).
+
+    Nothing changed is refused, so a notification always leaves a trace.
+    """
+    member_services.require_perm(actor, "members.change_member")
+    unknown = set(changes) - set(member_services.NOTIFIABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("届出で変更できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("届出の理由を入力してください。")})
+    with transaction.atomic():
+        changed = change_member_data(
+            member,
+            actor=actor,
+            reason=record_text("住所変更等の届出: %(reason)s", reason=reason),
+            changes=changes,
+        )
+        if not changed:
+            raise ValidationError(_("変更された項目がありません。届出の内容を入力してください。"))
+    return changed
+
+
 def _apply_correction(ticket: Ticket, actor) -> None:
     items = list(ticket.correction_items.filter(decision=CorrectionItem.Decision.ACCEPTED))
     changes: dict[str, Any] = {item.field: item.requested_value for item in items}
@@ -573,9 +616,7 @@ def _apply_correction(ticket: Ticket, actor) -> None:
     if "birth_date" in changes:
         changes["birth_date"] = date.fromisoformat(changes["birth_date"])
     reason = _history_reason(ticket, record_text("訂正請求に基づく訂正"))
-    member_services.update_member(ticket.member, actor=actor, reason=reason, **changes)
-    # A corrected item registered at a bureau is corrected there too (clause Art. 4).
-    record_member_correction(actor=actor, member=ticket.member, fields=sorted(changes), reason=reason)
+    change_member_data(ticket.member, actor=actor, reason=reason, changes=changes)
 
 
 def _apply_deletion(ticket: Ticket, actor) -> None:

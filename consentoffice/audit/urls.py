@@ -1,27 +1,9 @@
 """``/audit/``: the supervisors' audit pages (DESIGN.md URLs)."""
 
-from urllib.parse import unquote
-
-from django.urls import path, register_converter
+from django.urls import path
 
 from consentoffice.audit import views
-
-
-class MemberNumberConverter:
-    """Any member number, also one typed before numbers had one format (``1/2``, ``<b>x</b>``):
-    a slash travels as ``%2F`` so the timeline of every member stays reachable."""
-
-    regex = "[^/]+"
-
-    def to_python(self, value: str) -> str:
-        return unquote(value)
-
-    def to_url(self, value: str) -> str:
-        # Only what would end the path segment or be read as an escape; reverse() quotes the rest.
-        return str(value).replace("%", "%25").replace("/", "%2F")
-
-
-register_converter(MemberNumberConverter, "member_no")
+from consentoffice.core import converters  # noqa: F401  (registers <member_no:…>)
 
 app_name = "audit"
 urlpatterns = [

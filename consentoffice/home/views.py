@@ -45,7 +45,7 @@ def _member_search(request) -> dict:
         return context
     rows = list(search.qs[: SEARCH_LIMIT + 1])
     results = [
-        {"member": member, "url": reverse("admin:members_member_change", args=[member.pk])}
+        {"member": member, "url": reverse("member_workspace", args=[member.member_no])}
         for member in rows[:SEARCH_LIMIT]
     ]
     more = len(rows) > SEARCH_LIMIT

@@ -13,6 +13,7 @@ from members.services.access import (
     record_access_bulk,
     record_access_set,
     record_search,
+    record_sensitive_shown,
     sensitive_value,
 )
 from members.services.common import (
@@ -54,6 +55,7 @@ from members.services.member import (
     FIRST_MEMBER_NO,
     MEMBER_EDITABLE_FIELDS,
     MEMBER_NO_SEQUENCE,
+    NOTIFIABLE_FIELDS,
     create_member,
     next_member_no,
     update_member,
@@ -96,6 +98,7 @@ __all__ = [
     "FIRST_MEMBER_NO",
     "MEMBER_EDITABLE_FIELDS",
     "MEMBER_NO_SEQUENCE",
+    "NOTIFIABLE_FIELDS",
     "PARTNER_STOPS",
     "PROVISION_RECORD_YEARS",
     "SHARED_SECRET_BYTES",
@@ -132,6 +135,7 @@ __all__ = [
     "record_provision",
     "record_provisions_bulk",
     "record_search",
+    "record_sensitive_shown",
     "refused_required_purposes",
     "release_legal_hold",
     "require_perm",

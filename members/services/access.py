@@ -38,6 +38,21 @@ def record_search(*, user, term, hits: int, via: str, more: bool = False, reques
     )
 
 
+def record_sensitive_shown(*, request, member: Member) -> AccessLog | None:
+    """One ``view_sensitive`` access for the values a page showed in clear
+    (``members.selectors.show_sensitive`` notes them), naming the fields, never the values."""
+    labels = getattr(request, "_sensitive_labels", None)
+    if not labels:
+        return None
+    return record_access(
+        user=request.user,
+        action=AccessAction.VIEW_SENSITIVE,
+        member=member,
+        request=request,
+        detail=", ".join(sorted(labels)),
+    )
+
+
 def sensitive_value(value: Any, *, viewer, member: Member, field_label: str, request=None) -> str:
     """A sensitive value as the viewer may see it: masked for operators, clear (and logged) above."""
     if value in (None, ""):

@@ -21,6 +21,9 @@ from members.services.common import _require_reason, require_perm
 from members.services.partners import queue_partner_sync
 
 MEMBER_EDITABLE_FIELDS = frozenset(CATEGORY_1_FIELDS) | {"status"}
+# What a member reports in a change notification (住所変更等の届出): the address as a group, phone
+# and e-mail (``requests.services.file_change_notification``).
+NOTIFIABLE_FIELDS = ("postal_code", "prefecture", "city", "address_line", "phone", "email")
 
 
 MEMBER_NO_SEQUENCE = "member_no"

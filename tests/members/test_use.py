@@ -95,6 +95,29 @@ def test_may_use_by_contract_state_and_consent(db, state, granted, allowed):
     for code in ALL:
         in_set = selectors.usable_members(code, on=TODAY).filter(pk=member.pk).exists()
         assert in_set == answers[code], code
+    # The overview the member pages show (answer with its reason) agrees with may_use too.
+    overview = selectors.use_overview(member, on=TODAY)
+    assert [answer.code for answer in overview] == list(ALL)
+    assert {answer.code: answer.allowed for answer in overview} == answers
+    assert all(answer.reason in selectors.USE_REASON_LABELS for answer in overview)
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+@pytest.mark.parametrize("anonymized", [False, True])
+def test_the_overview_agrees_with_may_use_for_stops_and_anonymized_members(db, stopped, anonymized):
+    member = MemberFactory(
+        provision_stopped=stopped, status=MemberStatus.ANONYMIZED if anonymized else MemberStatus.ACTIVE
+    )
+    _contract(member, "formed")
+    _consent(member)
+    overview = {answer.code: answer for answer in selectors.use_overview(member, on=TODAY)}
+    assert {code: a.allowed for code, a in overview.items()} == {
+        code: selectors.may_use(member, code, on=TODAY) for code in ALL
+    }
+    if anonymized:
+        assert {a.reason for a in overview.values()} == {selectors.UseReason.ANONYMIZED}
+    elif stopped:
+        assert overview["partner_provision"].reason == selectors.UseReason.PROVISION_STOPPED
 
 
 def test_an_anonymized_member_is_used_for_nothing(db):

@@ -79,6 +79,19 @@ URLS: dict[str, Row] = {
     "dashboard/": Row(lambda w: "/dashboard/", (LOGIN, 403, 200, 200)),
     "members/": Row(lambda w: "/members/", (LOGIN, 200, 200, 200)),
     # Marketing and research lists (clause Art. 2(1)) are the privacy officer's alone.
+    "members/<member_no:member_no>/": Row(
+        lambda w: f"/members/{w.member.member_no}/", (LOGIN, 200, 200, 200)
+    ),
+    # An empty form: the workspace again with the errors, nothing saved.
+    "members/<member_no:member_no>/change-notification/": Row(
+        lambda w: f"/members/{w.member.member_no}/change-notification/", (LOGIN, 200, 200, 200), "post"
+    ),
+    "members/<member_no:member_no>/contact-note/": Row(
+        lambda w: f"/members/{w.member.member_no}/contact-note/", (LOGIN, 200, 200, 200), "post"
+    ),
+    "members/<member_no:member_no>/open-ticket/": Row(
+        lambda w: f"/members/{w.member.member_no}/open-ticket/", (LOGIN, 200, 200, 200), "post"
+    ),
     "members/extract/": Row(lambda w: "/members/extract/", (LOGIN, 403, 403, 200)),
     "members/extract/download/": Row(
         lambda w: "/members/extract/download/",

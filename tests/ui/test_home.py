@@ -138,7 +138,7 @@ def test_one_search_box_finds_a_member_by_any_identifier(client, operator, hanak
     response = client.get(HOME, {"q": term})
     results = response.context["search_results"]
     assert [r["member"].pk for r in results] == [hanako.pk]
-    assert reverse("admin:members_member_change", args=[hanako.pk]) in response.content.decode()
+    assert reverse("member_workspace", args=[hanako.member_no]) in response.content.decode()
 
 
 def test_a_search_is_logged_by_kind_and_hits_never_by_the_term(client, operator, hanako):

@@ -402,12 +402,14 @@ def test_the_selected_members_are_exported_through_the_admin_action(client, oper
     assert sorted(exports.values_list("member_id", flat=True)) == sorted(m.pk for m in chosen)
 
 
-def test_number_and_name_link_to_the_member_page(client, operator):
+def test_number_and_name_link_to_the_member_workspace(client, operator):
     member = MemberFactory()
+    odd = MemberFactory(member_no="1/2%")  # a number typed before numbers had one format
     login(client, operator)
     page = get(client)
-    url = f"/admin/members/member/{member.pk}/change/"
-    assert url == reverse("admin:members_member_change", args=[member.pk])
+    url = f"/members/{member.member_no}/"
+    assert url == reverse("member_workspace", args=[member.member_no])
+    assert f'href="{reverse("member_workspace", args=[odd.member_no])}"' in page
     assert f'<th scope="row"><a href="{url}">{member.member_no}</a></th>' in page
     assert f'<td><a href="{url}">{member.full_name}</a></td>' in page
     assert f'aria-label="会員 {member.member_no} を選択"' in page

@@ -1,0 +1,29 @@
+"""URL converters shared by the project's pages."""
+
+from urllib.parse import quote, unquote
+
+from django.urls import register_converter
+from django.utils.http import RFC3986_SUBDELIMS
+
+
+class MemberNumberConverter:
+    """Any member number, also one typed before numbers had one format (``1/2``, ``<b>x</b>``):
+    a slash travels as ``%2F`` so the pages of every member stay reachable."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return unquote(value)
+
+    def to_url(self, value: str) -> str:
+        # Only what would end the path segment or be read as an escape; reverse() quotes the rest.
+        return str(value).replace("%", "%25").replace("/", "%2F")
+
+
+register_converter(MemberNumberConverter, "member_no")
+
+
+def member_no_segment(value: str) -> str:
+    """The member number as ``reverse()`` writes it in a URL, for pages that put many numbers into
+    one reversed URL rather than reversing each (the member list)."""
+    return quote(MemberNumberConverter().to_url(value), safe=RFC3986_SUBDELIMS + "/~:@")
