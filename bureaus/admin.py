@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -215,6 +215,58 @@ class SubmissionAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
     def payload_display(self, obj: Submission):
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, ensure_ascii=False, indent=2))
 
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:pk>/resubmit/",
+                self.admin_site.admin_view(self.resubmit_view),
+                name="bureaus_submission_resubmit",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["resubmit"] = self._resubmit_panel(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _resubmit_panel(self, request, submission: Submission | None) -> dict | None:
+        """What a returned record offers (修正して再送): the bureau's reason, where to correct the
+        member or contract, and the button that queues it again through ``services.resubmit``."""
+        if submission is None or submission.status != SubmissionStatus.REJECTED:
+            return None
+        if not request.user.has_perm("bureaus.change_submission"):
+            return None
+        return {
+            "url": reverse("admin:bureaus_submission_resubmit", args=[submission.pk]),
+            "member_url": reverse("admin:members_member_change", args=[submission.member_id]),
+            "contract_url": (
+                reverse("admin:members_contract_change", args=[submission.contract_id])
+                if submission.contract_id
+                else ""
+            ),
+            "form": ResubmitForm(),
+        }
+
+    def resubmit_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("bureaus.change_submission"):
+            raise PermissionDenied
+        submission = get_object_or_404(Submission, pk=pk)
+        form = ResubmitForm(request.POST)
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        try:
+            again = services.resubmit(actor=request.user, submission=submission, reason=reason)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:bureaus_submission_change", args=[submission.pk]))
+        self.message_user(
+            request,
+            gettext("最新の会員情報で登録内容を作り直し、再送待ちにしました。"),
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:bureaus_submission_change", args=[again.pk]))
+
     @admin.action(description=_("選択した返却済みの登録情報を再送する"), permissions=("change",))
     def resubmit_rejected(self, request, queryset):
         done = skipped = 0
@@ -232,6 +284,15 @@ class SubmissionAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
                 gettext("%(n)d件は返却済みでないため再送しませんでした。") % {"n": skipped},
                 messages.WARNING,
             )
+
+
+class ResubmitForm(forms.Form):
+    reason = forms.CharField(
+        label=_("修正した内容"),
+        required=False,
+        max_length=200,
+        help_text=_("空欄のときは「返却された登録情報を修正して再送」と記録します。"),
+    )
 
 
 class ResponseUploadForm(forms.Form):

@@ -31,7 +31,7 @@ from consentoffice.core.admin import (
 )
 from consentoffice.core.crypto import mask
 from consentoffice.core.csv_export import csv_lines
-from members import selectors, services
+from members import access_details, selectors, services
 from members.admin_inlines import MEMBER_PAGE_INLINES
 from members.admin_inlines import register_member_inline as register_member_inline
 from members.admin_search import MemberNoSearchMixin
@@ -747,11 +747,17 @@ class ProvisionRecordAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
 
 @admin.register(AccessLog)
 class AccessLogAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
-    list_display = ("at", "user", "action", "member", "ip_address", "path", "detail")
+    list_display = ("at", "user", "action", "member", "ip_address", "path", "detail_text")
     list_filter = ("action",)
     list_select_related = ("user", "member")
     search_fields = ("=member__member_no", "=user__username")
     search_help_text = _("会員番号または利用者名で検索します。")
+    fields = ("at", "user", "action", "member", "ip_address", "path", "detail_text")
+    readonly_fields = fields
+
+    @admin.display(description=_("詳細"))
+    def detail_text(self, obj: AccessLog) -> str:
+        return access_details.describe(obj.detail)
 
 
 from members import admin_holds  # noqa: E402, F401  (legal holds: their own module)

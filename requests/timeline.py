@@ -12,6 +12,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from consentoffice.core.people import display_name
 from requests import rules
 from requests.forms import correction_field_label, deletion_target_label
 from requests.models import CorrectionItem, DeletionItem, DisclosurePackage, Ticket
@@ -36,7 +37,7 @@ def _user_label(row) -> str:
     user = row.history_user
     if user is None:
         return _("（不明）")
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def _ticket_detail(row, previous) -> str:

@@ -28,6 +28,7 @@ from django_otp.models import VerifyNotAllowed
 
 from consentoffice.accounts import twofactor
 from consentoffice.core import roles
+from consentoffice.core.people import display_name
 from consentoffice.models import EnrolmentCode
 
 
@@ -189,8 +190,7 @@ class IssueCodeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.candidates = {user.pk: user for user in candidates}
         self.fields["user"].choices = [("", "---------")] + [
-            (user.pk, f"{user.last_name} {user.first_name}（{user.get_username()}）".strip())
-            for user in candidates
+            (user.pk, f"{display_name(user)}（{user.get_username()}）") for user in candidates
         ]
 
 

@@ -24,7 +24,8 @@ from simple_history.models import registered_models
 
 from consentoffice.core import roles
 from consentoffice.core.crypto import EncryptedTextField, mask
-from members import normalize
+from consentoffice.core.people import display_name
+from members import access_details, normalize
 from members.models import AccessAction, AccessLog, Member
 
 PAGE_SIZE = 50
@@ -192,6 +193,11 @@ class AuditRow:
         return f"{self.model_name} {self.ref}" if self.ref else f"{self.model_name} #{self.object_id}"
 
     @property
+    def reason_display(self) -> str:
+        """The change reason as recorded; an access-log detail in the reader's language."""
+        return access_details.describe(self.reason) if self.is_access else self.reason
+
+    @property
     def kind_label(self) -> str:
         if self.is_access:
             return str(AccessAction(self.kind).label) if self.kind in AccessAction.values else self.kind
@@ -201,7 +207,7 @@ class AuditRow:
     def user_label(self) -> str:
         if self.user is None:
             return str(_("（不明）"))
-        return self.user.get_full_name() or self.user.get_username()
+        return display_name(self.user)
 
 
 _COLUMNS = ("a_at", "a_model", "a_id", "a_kind", "a_user", "a_reason", "a_object", "a_member", "a_ref")
@@ -413,11 +419,9 @@ class Diff:
 
 
 def _related_label(obj) -> str:
-    """How a referenced row is named in a diff: a member by number, a user by login name."""
+    """How a referenced row is named in a diff: a member by number, a user by name (姓 名)."""
     if isinstance(obj, Member):
         return obj.member_no
-    if isinstance(obj, get_user_model()):
-        return obj.get_username()
     return str(obj)
 
 

@@ -20,9 +20,8 @@ from django.db import connections, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from consentoffice.core.people import SYSTEM_USERNAME
 from consentoffice.models import AuditAmendment, AuditSeal, Heartbeat
-
-SYSTEM_USERNAME = "system"
 
 
 def _principal(username: str, group_name: str, first_name: str):

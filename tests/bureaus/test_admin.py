@@ -99,15 +99,21 @@ def test_bureau_page_shows_pending_batches_and_rejects(
     assert "status__exact=rejected" in listing
 
 
-def test_resubmit_action_goes_through_the_service(system, staff_supervisor, client, private_storage):
+def _returned(system, supervisor, private_storage, code: str = "11") -> Submission:
     _registered(system, 1)
     batch = services.build_batches(actor=system)[0]
     rejected = Submission.objects.get(batch=batch)
     services.import_response(
-        actor=staff_supervisor,
+        actor=supervisor,
         batch=batch,
-        stream=bureau_answer(batch, private_storage / batch.file_name, rejects={rejected.pk: "20"}),
+        stream=bureau_answer(batch, private_storage / batch.file_name, rejects={rejected.pk: code}),
     )
+    rejected.refresh_from_db()
+    return rejected
+
+
+def test_resubmit_action_goes_through_the_service(system, staff_supervisor, client, private_storage):
+    rejected = _returned(system, staff_supervisor, private_storage, code="20")
     response = client.post(
         reverse("admin:bureaus_submission_changelist"),
         {"action": "resubmit_rejected", "_selected_action": [rejected.pk]},
@@ -204,3 +210,48 @@ def test_member_page_shows_what_is_registered_where_and_until_when(
     page = response.content.decode()
     assert "個人信用情報機関への登録" in page
     assert "株式会社シー・アイ・シー" in page
+
+
+def test_a_returned_record_offers_correct_and_resend_on_its_page(
+    system, staff_supervisor, client, private_storage
+):
+    rejected = _returned(system, staff_supervisor, private_storage)
+    page = client.get(reverse("admin:bureaus_submission_change", args=[rejected.pk])).content.decode()
+    assert "修正して再送" in page and "生年月日に誤りがあります" in page
+    assert reverse("admin:bureaus_submission_resubmit", args=[rejected.pk]) in page
+    assert reverse("admin:members_member_change", args=[rejected.member_id]) in page
+
+
+def test_correct_and_resend_queues_a_fresh_record_with_history(
+    system, staff_supervisor, client, private_storage
+):
+    from members import services as member_services
+
+    rejected = _returned(system, staff_supervisor, private_storage)
+    member_services.update_member(
+        rejected.member, actor=staff_supervisor, reason="生年月日の誤りを訂正", birth_date=date(1980, 2, 3)
+    )
+    response = client.post(
+        reverse("admin:bureaus_submission_resubmit", args=[rejected.pk]), {"reason": "生年月日を訂正"}
+    )
+    again = Submission.objects.get(original=rejected)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:bureaus_submission_change", args=[again.pk])
+    assert again.status == SubmissionStatus.PENDING
+    assert again.payload["identity"]["birth_date"] == "1980-02-03"
+    created = again.history.get()
+    assert (created.history_user, created.history_change_reason) == (staff_supervisor, "生年月日を訂正")
+    rejected.refresh_from_db()
+    assert rejected.status == SubmissionStatus.SUPERSEDED
+    assert rejected.history.first().history_user == staff_supervisor
+    page = client.get(response["Location"]).content.decode()
+    assert "再送待ちにしました" in page and 'id="resubmit-heading"' not in page
+
+
+def test_only_a_returned_record_can_be_resent(system, staff_supervisor, client, private_storage):
+    _registered(system, 1)
+    pending = Submission.objects.first()
+    response = client.post(reverse("admin:bureaus_submission_resubmit", args=[pending.pk]), follow=True)
+    assert "返却された登録情報だけが再送できます。" in response.content.decode()
+    assert not Submission.objects.filter(original=pending).exists()
+    assert client.get(reverse("admin:bureaus_submission_resubmit", args=[pending.pk])).status_code == 405

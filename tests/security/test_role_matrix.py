@@ -178,6 +178,12 @@ URLS: dict[str, Row] = {
         lambda w: reverse("admin:bureaus_submissionbatch_download", args=[w.batch.pk]),
         (LOGIN, 403, 200, 200),
     ),
+    # 修正して再送 of a record that was not returned: back to its page with the error.
+    "admin/bureaus/submission/<int:pk>/resubmit/": Row(
+        lambda w: reverse("admin:bureaus_submission_resubmit", args=[w.batch.submissions.first().pk]),
+        (LOGIN, 302, 302, 302),
+        "post",
+    ),
     "admin/bureaus/submissionbatch/<int:pk>/import-response/": Row(
         lambda w: reverse("admin:bureaus_submissionbatch_import", args=[w.batch.pk]),
         (LOGIN, 403, 200, 200),
