@@ -59,6 +59,6 @@ def test_operator_searches_the_member_list_selects_all_and_opens_a_member(page, 
     page.get_by_role("link", name=member.member_no).click()
     page.wait_for_load_state("networkidle")
     shot("member-page")
-    assert page.url.endswith(f"/admin/members/member/{member.pk}/change/")
+    assert page.url.endswith(f"/members/{member.member_no}/")  # the member workspace
     assert "髙橋" in page.content()
     assert AccessLog.objects.filter(member=member, user=operator, action="view").count() == 1
