@@ -46,6 +46,7 @@ from members.forms import (
     RotateSecretForm,
 )
 from members.models import (
+    CATEGORY_1_FIELDS,
     AccessAction,
     AccessLog,
     Affiliate,
@@ -230,7 +231,9 @@ class MemberAdmin(ServiceModelAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        return self.change_readonly_fields if obj else ()
+        # Personal items (category ①) change through a change notification (住所変更等の届出) or
+        # a correction request, both from the member workspace, never by editing this form.
+        return (*self.change_readonly_fields, *CATEGORY_1_FIELDS) if obj else ()
 
     def get_inlines(self, request, obj):
         return (*self.inlines, *MEMBER_PAGE_INLINES) if obj else ()
@@ -281,6 +284,7 @@ class MemberAdmin(ServiceModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
+            context["workspace_url"] = reverse("member_workspace", args=[obj.member_no])
             # Per purpose: may the data be used today, and why not (selectors.may_use's rule).
             context["uses"] = selectors.use_rows(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)

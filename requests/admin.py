@@ -34,6 +34,7 @@ from requests.presentation import (
     due_badge,
     duplicate_flag,
     format_duration,
+    member_link,
     member_text,
     remaining_label,
     status_text,
@@ -157,7 +158,7 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
                 "fields": [
                     "number",
                     "kind",
-                    "member",
+                    "member_summary",
                     "channel",
                     "received_at",
                     "due_summary",
@@ -241,6 +242,10 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
         return duplicate_flag(obj)
 
     # --- change page read-only summaries ---------------------------------------------------
+
+    @admin.display(description=gettext_lazy("会員"))
+    def member_summary(self, obj):
+        return member_link(obj)
 
     @admin.display(description=gettext_lazy("法定期限"))
     def due_summary(self, obj):

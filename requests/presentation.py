@@ -75,6 +75,21 @@ def member_text(ticket: Ticket) -> str:
     return f"{member.member_no} {member.full_name}"
 
 
+def member_url(ticket: Ticket) -> str:
+    """The member workspace of the ticket's member ("" for an inquiry without a member)."""
+    if ticket.member is None:
+        return ""
+    return reverse("member_workspace", args=[ticket.member.member_no])
+
+
+def member_link(ticket: Ticket) -> str:
+    """The member as a link to their workspace (the ticket page)."""
+    url = member_url(ticket)
+    return (
+        format_html('<a href="{}" id="ticket-member-link">{}</a>', url, member_text(ticket)) if url else "—"
+    )
+
+
 def duplicate_flag(ticket: Ticket) -> str:
     if getattr(ticket, "has_duplicate", False):
         return format_html(
@@ -92,6 +107,7 @@ def ticket_row(ticket: Ticket, now) -> dict:
         "ticket": ticket,
         "url": reverse("admin:requests_ticket_change", args=[ticket.pk]),
         "member": member_text(ticket),
+        "member_url": member_url(ticket),
         "status": status_text(ticket, now),
         "due": due_badge(ticket, now),
         "duplicate": duplicate_flag(ticket),

@@ -43,7 +43,7 @@ def test_supervisor_browses_filters_diffs_and_exports_the_audit_trail(page, shot
     assert "****4567" in number_row.inner_text() and "****4321" in number_row.inner_text()
     assert "CD7654321" not in page.content()
 
-    page.get_by_role("link", name=member.member_no).click()
+    page.locator("#audit-summary .audit-timeline-link").click()  # the number itself opens the workspace
     page.wait_for_load_state("networkidle")
     shot("timeline")
     assert page.locator("#audit-rows tbody tr").count() >= 3

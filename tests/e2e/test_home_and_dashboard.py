@@ -108,7 +108,7 @@ def test_operator_home_lists_tickets_by_deadline_and_the_search_box_finds_by_kan
     _search(page, "０３（５９９６）１１１１")
     shot("search-by-phone")
     assert results.count() == 1
-    page.get_by_role("link", name=member.member_no).click()
+    results.first.get_by_role("link", name=member.member_no).click()
     page.wait_for_load_state("networkidle")
     shot("member-page")
     assert page.url.endswith(f"/members/{member.member_no}/")  # the member workspace

@@ -15,6 +15,7 @@ from factory.django import DjangoModelFactory
 
 from members import selectors
 from members.models import (
+    CATEGORY_1_FIELDS,
     AccessAction,
     AccessLog,
     Affiliate,
@@ -339,28 +340,37 @@ def test_an_edit_without_a_reason_is_refused_and_nothing_is_saved(operator_clien
     assert member.history.count() == 1
 
 
-def test_a_bad_postal_code_shows_the_japanese_error_and_saves_nothing(operator_client):
-    member = MemberFactory(postal_code="1658555", city="中野区江原町")
-    data = change_form_data(operator_client, member, postal_code="165-85", city="新宿区", reason="転居の届出")
-    response = operator_client.post(change_url(member), data)
+def test_personal_items_are_read_only_on_the_change_form(operator_client, operator):
+    """Category ① items change by a change notification or a correction request (the member
+    workspace), never by editing the admin form: the form offers no input for them and ignores them."""
+    member = MemberFactory(postal_code="1658555", city="中野区江原町", phone="09000000001")
+    page = operator_client.get(change_url(member))
+    form = page.context["adminform"].form
+    assert not set(CATEGORY_1_FIELDS) & set(form.fields)
+    html = page.content.decode()
+    assert 'name="postal_code"' not in html and 'name="phone"' not in html
+    assert reverse("member_workspace", args=[member.member_no]) in html
+
+    data = change_form_data(
+        operator_client, member, postal_code="1000001", phone="08011112222", status="suspended", reason="停止"
+    )
+    assert operator_client.post(change_url(member), data).status_code == 302
+    member.refresh_from_db()
+    assert (member.postal_code, member.city, member.phone, member.status) == (
+        "1658555",
+        "中野区江原町",
+        "09000000001",
+        "suspended",
+    )
+
+
+def test_a_bad_postal_code_on_the_add_form_shows_the_japanese_error_and_saves_nothing(operator_client):
+    data = {"family_name": "佐藤", "postal_code": "165-85", "status": "active"}
+    response = operator_client.post(reverse("admin:members_member_add"), data)
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert errors["postal_code"] == ["郵便番号は7桁の数字で入力してください（例: 165-8555）。"]
-    member.refresh_from_db()
-    assert (member.postal_code, member.city) == ("1658555", "中野区江原町")
-
-
-def test_an_edit_with_a_reason_is_saved_by_the_service_with_history(operator_client, operator):
-    member = MemberFactory(phone="09000000001")
-    data = change_form_data(
-        operator_client, member, phone="０８０－１１１１－２２２２", reason="電話番号変更の届出"
-    )
-    response = operator_client.post(change_url(member), data)
-    assert response.status_code == 302
-    member.refresh_from_db()
-    assert member.phone == "08011112222"
-    latest = member.history.first()
-    assert (latest.history_change_reason, latest.history_user) == ("電話番号変更の届出", operator)
+    assert not Member.objects.filter(family_name="佐藤").exists()
 
 
 def test_a_status_change_goes_through_the_service_with_its_reason(operator_client, operator):

@@ -17,7 +17,7 @@ from requests import rules
 from requests import services as request_services
 from requests.models import CorrectionItem
 from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
-from tests.members.test_admin import _staff, change_form_data, change_url
+from tests.members.test_admin import _staff
 from tests.members.test_partner_inbound import SECRET, _doc, _post
 from tests.members.test_services import valid_fields
 from tests.requests import verified_request
@@ -57,14 +57,6 @@ def via_admin_add_form(ctx, value: date):
     return response.context["adminform"].form.errors["birth_date"]
 
 
-def via_admin_change_form(ctx, value: date):
-    client, member = ctx["client"], ctx["member"]
-    data = change_form_data(client, member, birth_date=value.isoformat(), reason="生年月日の届出")
-    response = client.post(change_url(member), data)
-    assert response.status_code == 200
-    return response.context["adminform"].form.errors["birth_date"]
-
-
 def via_correction_item(ctx, value: date):
     ticket = verified_request(rules.Kind.CORRECTION, member=ctx["member"], actor=ctx["operator"])
     with pytest.raises(ValidationError) as exc:
@@ -84,7 +76,6 @@ PATHS = [
     via_create_member,
     via_update_member,
     via_admin_add_form,
-    via_admin_change_form,
     via_correction_item,
     via_partner_notice,
 ]

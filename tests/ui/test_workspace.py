@@ -127,10 +127,19 @@ def test_a_full_width_member_number_goes_to_the_normalized_one(client, operator,
     assert not AccessLog.objects.filter(member=member).exists()  # the redirect shows nothing
 
 
-def test_member_links_lead_to_the_workspace(client, operator, member):
+def test_member_links_lead_to_the_workspace(client, operator, supervisor, member):
+    opened = ticket(Kind.DISCLOSURE, member=member, actor=operator)
     login(client, operator)
     assert url(member) in client.get("/", {"q": member.member_no}).content.decode()
     assert url(member) in client.get(reverse("member_list")).content.decode()
+    ticket_page = client.get(reverse("admin:requests_ticket_change", args=[opened.pk])).content.decode()
+    assert f'href="{url(member)}" id="ticket-member-link"' in ticket_page
+    assert reverse("admin:members_member_change", args=[member.pk]) not in ticket_page
+    assert url(member) in client.get("/").content.decode()  # my tickets on the home
+    client.get(url(member))  # a view in the access log
+    login(client, supervisor)
+    assert url(member) in client.get(reverse("audit:access")).content.decode()
+    assert url(member) in client.get(reverse("audit:timeline", args=[member.member_no])).content.decode()
 
 
 # --- acts ---------------------------------------------------------------------------------------
