@@ -573,7 +573,11 @@ def send_back(ticket: Ticket, *, actor, reason: str, expected_version: int | Non
             reason=record_text("差し戻し: %(reason)s", reason=reason.strip()),
             action="send_back",
         )
-        _tell_preparer(saved, Notification.Kind.SENT_BACK, "受付票 %(number)s が差し戻されました")
+        _tell_preparer(
+            saved,
+            Notification.Kind.SENT_BACK,
+            record_text("受付票 %(number)s が差し戻されました", number=saved.number),
+        )
     return _refresh(ticket, saved)
 
 
@@ -584,7 +588,7 @@ def _tell_preparer(ticket: Ticket, kind: str, title: str) -> None:
         return
     notify_users(
         kind=kind,
-        title=record_text(title, number=ticket.number),
+        title=title,
         user_ids=[ticket.prepared_by_id],
         url=reverse("admin:requests_ticket_change", args=[ticket.pk]),
         subject=subject_of(ticket),
@@ -628,7 +632,11 @@ def approve(
         locked.closed_at = now
         saved = _save(locked, actor=actor, reason=record_text("承認・完了"), action="approve")
         settle_notifications(saved)
-        _tell_preparer(saved, Notification.Kind.APPROVED, "受付票 %(number)s が承認されました")
+        _tell_preparer(
+            saved,
+            Notification.Kind.APPROVED,
+            record_text("受付票 %(number)s が承認されました", number=saved.number),
+        )
     return _refresh(ticket, saved)
 
 
