@@ -44,6 +44,8 @@ class Notification(models.Model):
         BUREAU_REJECT = "bureau_reject", _("信用情報機関の返却")
         SYNC_DEAD = "sync_dead", _("提携先連携の送信不能")
         PARTNER_SCOPE = "partner_scope", _("提携先からの対象外の変更通知")
+        APPROVED = "approved", _("承認")
+        SENT_BACK = "sent_back", _("差し戻し")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -26,8 +26,10 @@ from django.utils.translation import gettext_lazy
 from consentoffice.core import roles
 from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, add_validation_error
 from members.admin_search import MemberNoSearchMixin
+from members.models import AccessAction
+from members.services import record_access
 from requests import forms, rules, selectors, services
-from requests.models import Reminder, Ticket
+from requests.models import CorrectionItem, Reminder, Ticket
 from requests.presentation import (
     DUE_STATE_CSS,
     DUE_STATE_LABELS,
@@ -40,7 +42,7 @@ from requests.presentation import (
     status_text,
     ticket_row,
 )
-from requests.steps import STEPS, _can_approve, offered_steps
+from requests.steps import STEPS, _can_approve, next_step, offered_steps
 from requests.timeline import ticket_timeline
 
 Status = rules.Status
@@ -386,49 +388,48 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
         def step_url(name: str) -> str:
             return reverse("admin:requests_ticket_step", args=[ticket.pk, name])
 
-        buttons = [
-            {
+        def step_entry(s) -> dict:
+            return {
                 "name": s.name,
                 "label": s.label,
                 "url": step_url(s.name),
                 "form": s.form_class(initial=version, auto_id=f"id_{s.name}_%s", ticket=ticket),
             }
-            for s in steps
-            if not s.per_item
-        ]
-        corrections = []
-        for item in ticket.correction_items.all():
-            corrections.append(
-                {
-                    "item": item,
-                    "label": forms.correction_field_label(item.field),
-                    "form": forms.CorrectionDecisionForm(
-                        initial={**version, "item": item.pk}, auto_id=f"id_correction{item.pk}_%s"
-                    )
-                    if "decide_correction_item" in offered
-                    else None,
-                }
-            )
-        deletions = []
-        for item in ticket.deletion_items.all():
-            deletions.append(
-                {
-                    "item": item,
-                    "label": forms.deletion_target_label(item.target),
-                    "form": forms.DeletionDecisionForm(
-                        initial={**version, "item": item.pk, "ground": item.ground},
-                        auto_id=f"id_deletion{item.pk}_%s",
-                    )
-                    if "decide_deletion_item" in offered
-                    else None,
-                }
-            )
+
         # The package holds every value in clear: linked only for whoever may open it now.
         may_open = selectors.may_open_package(ticket, user)
         packages = [
             {"package": p, "url": _optional_url("requests:download_package", p.pk) if may_open else ""}
             for p in ticket.packages.select_related("created_by")
         ]
+        decide = self._item_rows
+        corrections = decide(ticket.correction_items.all(), "decide_correction_item" in offered, version)
+        deletions = decide(ticket.deletion_items.all(), "decide_deletion_item" in offered, version)
+        rows = corrections + deletions
+        primary = next_step(
+            ticket,
+            steps,
+            has_package=bool(packages),
+            items=(len(rows), sum(1 for row in rows if not row["decided"])),
+        )
+        # The step that moves the ticket on comes first and is the one primary button.
+        buttons = sorted(
+            ({**step_entry(s), "primary": s.name == primary} for s in steps if not s.with_items),
+            key=lambda button: not button["primary"],
+        )
+        adders = {
+            s.name: {**step_entry(s), "primary": s.name == primary}
+            for s in steps
+            if s.with_items and not s.per_item
+        }
+        address = None
+        if "add_address_correction" in adders:
+            address = {
+                **adders.pop("add_address_correction"),
+                "current": self._current_address(request, ticket),
+                # The script appends the code and a slash (``requests:postal_code``).
+                "lookup_url": reverse("requests:postal_code", args=["0"]).removesuffix("0/"),
+            }
         approve_blocked = ""
         if (
             _can_approve(user)
@@ -443,10 +444,14 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
             "ticket_stages": stages,
             "ticket_hint": hint,
             "ticket_buttons": buttons,
+            "item_adders": list(adders.values()),
+            "address_form": address,
+            "stop_preview": selectors.stop_preview(ticket.kind) if ticket.is_open else [],
             "decide_correction_url": step_url("decide_correction_item"),
             "decide_deletion_url": step_url("decide_deletion_item"),
             "correction_rows": corrections,
             "deletion_rows": deletions,
+            "decide_primary": primary in ("decide_correction_item", "decide_deletion_item"),
             "package_rows": packages,
             "reply_letter_url": _optional_url("requests:reply_letter", ticket.pk)
             if ticket.is_request and ticket.outcome
@@ -461,6 +466,50 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
             else "",
             "timeline": ticket_timeline(ticket),
             "queue_tabs": self.queue_tabs(request),
+        }
+
+    @staticmethod
+    def _item_rows(items, may_decide: bool, version: dict) -> list[dict]:
+        """Correction or deletion items, each with its decision form beside its values: a pending
+        item is decided there; a decided one shows its decision and changes only through
+        「判断を変更」 (the form then carries ``change``)."""
+        rows = []
+        for item in items:
+            decided = item.decision != item.Decision.PENDING
+            if isinstance(item, CorrectionItem):
+                label, form_class, initial = (
+                    forms.correction_field_label(item.field),
+                    forms.CorrectionDecisionForm,
+                    {},
+                )
+            else:
+                label, form_class = forms.deletion_target_label(item.target), forms.DeletionDecisionForm
+                initial = {"ground": item.ground}
+            form = None
+            if may_decide:
+                form = form_class(
+                    initial={**version, **initial, "item": item.pk, "change": decided},
+                    auto_id=f"id_{item._meta.model_name}{item.pk}_%s",
+                )
+            rows.append({"item": item, "label": label, "form": form, "decided": decided})
+        return rows
+
+    @staticmethod
+    def _current_address(request, ticket: Ticket) -> dict:
+        """The member's address beside the address form, its view logged like every view of a member."""
+        member = ticket.member
+        record_access(
+            user=request.user,
+            action=AccessAction.VIEW,
+            member=member,
+            request=request,
+            detail=f"{ticket.number} 訂正請求（住所）",
+        )
+        return {
+            "postal_code": member.postal_code_display,
+            "prefecture": member.prefecture,
+            "city": member.city,
+            "address_line": member.address_line,
         }
 
     def step_view(self, request, object_id: int, step: str):

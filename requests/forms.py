@@ -9,18 +9,21 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from members.models import CATEGORY_1_FIELDS, Member
+from members.models import CATEGORY_1_FIELDS, PREFECTURES, Member
 from requests import rules
 from requests.models import Ticket
 
 
-def correction_field_choices() -> list[tuple[str, str]]:
-    """Category ① fields a correction may change, labelled with the Member model's Japanese names."""
-    return [(name, Member._meta.get_field(name).verbose_name) for name in CATEGORY_1_FIELDS]
-
-
 def correction_field_label(name: str) -> str:
-    return str(dict(correction_field_choices()).get(name, name))
+    """A category ① field in the Member model's Japanese name."""
+    return str(Member._meta.get_field(name).verbose_name) if name in CATEGORY_1_FIELDS else name
+
+
+def correction_field_choices() -> list[tuple[str, str]]:
+    """Category ① fields corrected one at a time: all but the address, which is one group."""
+    return [
+        (name, correction_field_label(name)) for name in CATEGORY_1_FIELDS if name not in rules.ADDRESS_FIELDS
+    ]
 
 
 def deletion_target_label(target: str) -> str:
@@ -83,8 +86,31 @@ class CorrectionItemForm(StepForm):
     requested_value = forms.CharField(label=_("訂正後の内容"), max_length=300)
 
 
-class CorrectionDecisionForm(StepForm):
+class AddressCorrectionForm(StepForm):
+    """The new address as one group; a blank field keeps its current value (the page shows it
+    beside), and a new postal code fills a blank prefecture and city."""
+
+    postal_code = forms.CharField(
+        label=_("郵便番号"),
+        max_length=10,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 10}),
+    )
+    prefecture = forms.ChoiceField(
+        label=_("都道府県"), choices=[("", "---------"), *((p, p) for p in PREFECTURES)], required=False
+    )
+    city = forms.CharField(label=_("市区町村"), max_length=100, required=False)
+    address_line = forms.CharField(label=_("番地・建物名"), max_length=200, required=False)
+
+
+class DecisionForm(StepForm):
+    """Base of the decision of one item; ``change`` is set by 「判断を変更」 only."""
+
     item = forms.IntegerField(widget=forms.HiddenInput)
+    change = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+
+class CorrectionDecisionForm(DecisionForm):
     accept = forms.TypedChoiceField(
         choices=[("1", _("訂正する")), ("0", _("訂正しない"))], coerce=lambda v: v == "1"
     )
@@ -102,8 +128,7 @@ class DeletionItemForm(StepForm):
     )
 
 
-class DeletionDecisionForm(StepForm):
-    item = forms.IntegerField(widget=forms.HiddenInput)
+class DeletionDecisionForm(DecisionForm):
     accept = forms.TypedChoiceField(
         choices=[("1", _("削除・匿名化する")), ("0", _("削除しない"))], coerce=lambda v: v == "1"
     )

@@ -99,6 +99,8 @@ class Ticket(models.Model):
         editable=False,
     )
     approved_at = models.DateTimeField(_("承認日時"), null=True, blank=True, editable=False)
+    # Why the last prepared outcome was sent back, shown on the ticket until it is submitted again.
+    sent_back_reason = models.CharField(_("差し戻しの理由"), max_length=200, blank=True, editable=False)
     closed_at = models.DateTimeField(_("完了日時"), null=True, blank=True, editable=False)
     response_method = models.CharField(
         _("回答方法"), max_length=12, choices=rules.RESPONSE_METHOD_CHOICES, default="paper"

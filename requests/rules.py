@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -181,6 +182,27 @@ def outcome_not_for_kind(kind: str, outcome: str) -> Any | None:
     return OUTCOMES_NOT_FOR_KIND.get(kind, {}).get(outcome)
 
 
+@dataclass(frozen=True)
+class StopEffect:
+    """What an approved stop does: the purposes whose consent is withdrawn (``Purpose.code``),
+    whether provision to third parties stops, and the stop passed on to the affiliates."""
+
+    purposes: tuple[str, ...]
+    stops_provision: bool
+    partner_stop: str
+
+
+# The one home of what each stop stops: the approval applies it (``requests.services``) and the
+# ticket page and the approver see it before (``requests.selectors.stop_preview``). A marketing
+# stop (clause Art. 2(2)) ends the marketing uses; a stop of use (APPI Art. 35) every use beyond
+# the credit purpose the contract needs; a provision stop, provision to third parties.
+STOP_EFFECTS: dict[str, StopEffect] = {
+    Kind.MARKETING_STOP: StopEffect(("marketing_own", "marketing_partner"), False, "marketing"),
+    Kind.USAGE_STOP: StopEffect(("marketing_own", "marketing_partner", "research"), False, "usage"),
+    Kind.PROVISION_STOP: StopEffect((), True, "provision"),
+}
+
+
 # APPI Art. 33(2) i–iii: the only grounds to refuse disclosure (and, by reference, the others).
 REFUSAL_GROUNDS = {
     "harm": _(
@@ -269,6 +291,11 @@ def due_state(due: datetime | None, now: datetime) -> str:
 
 def document_within_six_months(issued_on: date, today: date) -> bool:
     return (today - issued_on).days <= AGENT_DOCUMENT_MAX_AGE_DAYS
+
+
+# A move is corrected as one group (the ticket page's address form); the other category ① fields
+# one at a time.
+ADDRESS_FIELDS = ("postal_code", "prefecture", "city", "address_line")
 
 
 # What a deletion request may name (APPI Art. 35), and the retention duty that can keep it:

@@ -7,12 +7,13 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bureaus.selectors import registrations_for_member
 from consentoffice.core import roles
 from members import keeping
 from members.keeping import ended_members
-from members.models import Contract, Member
+from members.models import Contract, Member, Purpose
 from requests import rules
 from requests.models import Ticket, TicketParticipant
 
@@ -95,6 +96,23 @@ def approval_queue(user) -> QuerySet[Ticket]:
         .exclude(prepared_by_user(user))
         .order_by("due_at", "id")
     )
+
+
+def stop_preview(kind: str) -> list[str]:
+    """What an approved stop of ``kind`` will stop, in the page's words: the names of the purposes
+    ``rules.STOP_EFFECTS`` withdraws (one query) and provision to third parties; ``[]`` for a
+    ticket that is no stop. The approval applies the same table (``services._apply_stop``)."""
+    effect = rules.STOP_EFFECTS.get(kind)
+    if effect is None:
+        return []
+    names = []
+    if effect.purposes:
+        names = list(
+            Purpose.objects.filter(code__in=effect.purposes).order_by("id").values_list("name", flat=True)
+        )
+    if effect.stops_provision:
+        names.append(_("第三者（提携先）への個人データの提供"))
+    return names
 
 
 def open_duplicates(*, member: Member, kind: str, exclude_pk: int | None = None) -> QuerySet[Ticket]:

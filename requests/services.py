@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,18 +23,15 @@ from bureaus.services import record_member_correction
 from consentoffice.core import roles
 from consentoffice.core.history import save_tracked
 from consentoffice.core.i18n import record_text
-from consentoffice.core.notifications import settle_notifications
+from consentoffice.core.notifications import notify_users, settle_notifications, subject_of
+from consentoffice.models import Notification
 from members import services as member_services
 from members.models import CATEGORY_1_FIELDS, ConsentSource, Member
-from requests import rules, selectors
+from requests import postal, rules, selectors
 from requests.models import CorrectionItem, DeletionItem, DisclosurePackage, Ticket, TicketParticipant
 
 Status = rules.Status
 Outcome = rules.Outcome
-
-MARKETING_PURPOSES = ("marketing_own", "marketing_partner")
-# A stop of use (APPI Art. 35) stops every use beyond the credit purpose the contract needs.
-USAGE_STOP_PURPOSES = ("marketing_own", "marketing_partner", "research")
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -306,10 +304,80 @@ def add_correction_item(
     return item
 
 
+def _check_undecided(item, pending: str, change: bool) -> None:
+    """An item is decided once; deciding it again is an explicit change (判断を変更), so a second
+    press of the same button never records a second decision unseen."""
+    if item.decision != pending and not change:
+        raise ValidationError(
+            _("この項目はすでに判断済みです。変える場合は「判断を変更」から操作してください。"),
+            code="decided",
+        )
+
+
+def add_address_correction(
+    ticket: Ticket,
+    *,
+    actor,
+    postal_code: str = "",
+    prefecture: str = "",
+    city: str = "",
+    address_line: str = "",
+    expected_version: int | None = None,
+) -> list[CorrectionItem]:
+    """A new address as one group: one correction item for each of ``rules.ADDRESS_FIELDS`` that
+    changes, all or none (one transaction). A blank field keeps its current value, except that with a
+    new postal code the table knows (``requests.postal``) a blank prefecture or city is its town's."""
+    _require_staff(actor)
+    requested = {
+        "postal_code": postal_code,
+        "prefecture": prefecture,
+        "city": city,
+        "address_line": address_line,
+    }
+    requested = {field: (value or "").strip() for field, value in requested.items()}
+    with transaction.atomic():
+        locked = _lock(ticket, "edit_items", expected_version=expected_version)
+        if locked.kind != rules.Kind.CORRECTION:
+            raise ValidationError(_("訂正項目は訂正請求にのみ追加できます。"))
+        current = Member.objects.get(pk=locked.member_id)
+        known = postal.lookup(requested["postal_code"]) if requested["postal_code"] else None
+        if known and postal.lookup(current.postal_code) != known:  # a new code: its town is new too
+            requested["prefecture"] = requested["prefecture"] or known[0]
+            requested["city"] = requested["city"] or known[1]
+        probe = Member.objects.get(pk=locked.member_id)
+        given = [field for field in rules.ADDRESS_FIELDS if requested[field]]
+        for field in given:
+            setattr(probe, field, requested[field])
+        try:
+            probe.full_clean(exclude=[f for f in CATEGORY_1_FIELDS if f not in given] + ["member_no"])
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    field: [f"{Member._meta.get_field(field).verbose_name}: {m}" for m in messages]
+                    for field, messages in exc.message_dict.items()
+                }
+            ) from None
+        changed = [field for field in given if getattr(probe, field) != getattr(current, field)]
+        if not changed:
+            raise ValidationError(_("住所に変更がありません。訂正後の内容を入力してください。"))
+        return [
+            add_correction_item(locked, field=field, requested_value=getattr(probe, field), actor=actor)
+            for field in changed
+        ]
+
+
 def decide_correction_item(
-    item: CorrectionItem, *, actor, accept: bool, note: str = "", expected_version: int | None = None
+    item: CorrectionItem,
+    *,
+    actor,
+    accept: bool,
+    note: str = "",
+    change: bool = False,
+    expected_version: int | None = None,
 ) -> CorrectionItem:
-    """APPI Art. 34: correct only what is factually wrong (not opinions or assessments)."""
+    """APPI Art. 34: correct only what is factually wrong (not opinions or assessments).
+
+    A decided item is decided again only with ``change=True`` (the page's 「判断を変更」)."""
     _require_staff(actor)
     if not accept and not note.strip():
         raise ValidationError(
@@ -318,6 +386,7 @@ def decide_correction_item(
     with transaction.atomic():
         locked = _lock(item.ticket, "edit_items", expected_version=expected_version)
         item = CorrectionItem.objects.select_for_update().get(pk=item.pk)
+        _check_undecided(item, CorrectionItem.Decision.PENDING, change)
         item.decision = CorrectionItem.Decision.ACCEPTED if accept else CorrectionItem.Decision.REJECTED
         item.decision_note = note.strip()
         save_tracked(item, actor=actor, reason=f"{locked.number} {record_text('訂正項目を判断')}")
@@ -357,8 +426,16 @@ def _erasable(target: str) -> bool:
 
 
 def decide_deletion_item(
-    item: DeletionItem, *, actor, accept: bool, ground: str = "", expected_version: int | None = None
+    item: DeletionItem,
+    *,
+    actor,
+    accept: bool,
+    ground: str = "",
+    change: bool = False,
+    expected_version: int | None = None,
 ) -> DeletionItem:
+    """Decided once, like a correction item: deciding again needs ``change=True``. An item refused
+    on its retention duty when it was added counts as decided."""
     _require_staff(actor)
     with transaction.atomic():
         locked = _lock(item.ticket, "edit_items", expected_version=expected_version)
@@ -374,6 +451,7 @@ def decide_deletion_item(
             )
         if not accept and ground not in rules.RETENTION_GROUNDS:
             raise ValidationError({"ground": _("削除しない根拠を選んでください。")})
+        _check_undecided(item, DeletionItem.Decision.PENDING, change)
         item.decision = DeletionItem.Decision.ACCEPTED if accept else DeletionItem.Decision.REFUSED
         item.ground = "" if accept else ground
         save_tracked(item, actor=actor, reason=f"{locked.number} {record_text('削除項目を判断')}")
@@ -466,6 +544,7 @@ def submit_for_approval(
         locked.outcome = outcome
         locked.refusal_ground = ground if outcome == Outcome.REFUSED else ""
         locked.outcome_reason = reason
+        locked.sent_back_reason = ""
         locked.prepared_by = actor
         _took_part(locked, actor)
         saved = _save(
@@ -487,13 +566,33 @@ def send_back(ticket: Ticket, *, actor, reason: str, expected_version: int | Non
         locked.outcome = ""
         locked.refusal_ground = ""
         locked.outcome_reason = ""
+        locked.sent_back_reason = reason.strip()[:200]
         saved = _save(
             locked,
             actor=actor,
             reason=record_text("差し戻し: %(reason)s", reason=reason.strip()),
             action="send_back",
         )
+        _tell_preparer(
+            saved,
+            Notification.Kind.SENT_BACK,
+            record_text("受付票 %(number)s が差し戻されました", number=saved.number),
+        )
     return _refresh(ticket, saved)
+
+
+def _tell_preparer(ticket: Ticket, kind: str, title: str) -> None:
+    """The preparer learns on their home that the outcome was approved or sent back: the ticket
+    number and a link only (the reason of a send-back is on the ticket, not in the notice)."""
+    if ticket.prepared_by_id is None:
+        return
+    notify_users(
+        kind=kind,
+        title=title,
+        user_ids=[ticket.prepared_by_id],
+        url=reverse("admin:requests_ticket_change", args=[ticket.pk]),
+        subject=subject_of(ticket),
+    )
 
 
 def _closing_time(ticket: Ticket, closed_at: datetime | None) -> datetime:
@@ -533,6 +632,11 @@ def approve(
         locked.closed_at = now
         saved = _save(locked, actor=actor, reason=record_text("承認・完了"), action="approve")
         settle_notifications(saved)
+        _tell_preparer(
+            saved,
+            Notification.Kind.APPROVED,
+            record_text("受付票 %(number)s が承認されました", number=saved.number),
+        )
     return _refresh(ticket, saved)
 
 
@@ -622,7 +726,7 @@ def _apply_correction(ticket: Ticket, actor) -> None:
 def _apply_deletion(ticket: Ticket, actor) -> None:
     for item in ticket.deletion_items.filter(decision=DeletionItem.Decision.ACCEPTED):
         if item.target == "marketing":
-            count = _withdraw(ticket, actor, USAGE_STOP_PURPOSES)
+            count = _withdraw(ticket, actor, rules.STOP_EFFECTS[rules.Kind.USAGE_STOP].purposes)
         else:
             count = member_services.erase_member_data(
                 ticket.member,
@@ -647,27 +751,19 @@ def _withdraw(ticket: Ticket, actor, purposes: tuple[str, ...]) -> int:
     return len(purposes)
 
 
-# Stops are passed on to the affiliates holding the member's card (Art. 10; DESIGN, "Partner cards").
-
-
-def _apply_marketing_stop(ticket: Ticket, actor) -> None:
-    _withdraw(ticket, actor, MARKETING_PURPOSES)
-    member_services.queue_partner_stop(ticket.member, "marketing", actor=actor)
-
-
-def _apply_usage_stop(ticket: Ticket, actor) -> None:
-    _withdraw(ticket, actor, USAGE_STOP_PURPOSES)
-    member_services.queue_partner_stop(ticket.member, "usage", actor=actor)
-
-
-def _apply_provision_stop(ticket: Ticket, actor) -> None:
-    member_services.stop_provision(
-        ticket.member,
-        actor=actor,
-        reason=_history_reason(ticket, record_text("第三者提供停止請求に基づく停止")),
-    )
-    # After the stop, which cancels the member's pending changes but not this notice.
-    member_services.queue_partner_stop(ticket.member, "provision", actor=actor)
+def _apply_stop(ticket: Ticket, actor) -> None:
+    """What ``rules.STOP_EFFECTS`` says the ticket's kind of stop does. Stops are passed on to the
+    affiliates holding the member's card (Art. 10; DESIGN, "Partner cards")."""
+    effect = rules.STOP_EFFECTS[ticket.kind]
+    _withdraw(ticket, actor, effect.purposes)
+    if effect.stops_provision:
+        member_services.stop_provision(
+            ticket.member,
+            actor=actor,
+            reason=_history_reason(ticket, record_text("第三者提供停止請求に基づく停止")),
+        )
+    # After a provision stop, which cancels the member's pending changes but not this notice.
+    member_services.queue_partner_stop(ticket.member, effect.partner_stop, actor=actor)
 
 
 def _apply_disclosure(ticket: Ticket, actor) -> None:
@@ -683,9 +779,7 @@ def _no_effect(ticket: Ticket, actor) -> None:
 APPROVAL_EFFECTS: dict[str, Callable[[Ticket, Any], None]] = {
     rules.Kind.CORRECTION: _apply_correction,
     rules.Kind.DELETION: _apply_deletion,
-    rules.Kind.MARKETING_STOP: _apply_marketing_stop,
-    rules.Kind.USAGE_STOP: _apply_usage_stop,
-    rules.Kind.PROVISION_STOP: _apply_provision_stop,
+    **{kind: _apply_stop for kind in rules.STOP_EFFECTS},
     rules.Kind.DISCLOSURE: _apply_disclosure,
 }
 

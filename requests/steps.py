@@ -25,6 +25,9 @@ class Step:
     form_class: type
     offered: Callable[[Ticket, Any], bool]
     run: Callable[[Ticket, dict, Any], str]
+    # Shown with the items rather than among the ticket's next steps: adding an item, or (per
+    # item) deciding one.
+    with_items: bool = False
     per_item: bool = False
 
 
@@ -95,12 +98,10 @@ def _run_add_correction(ticket, data, user):
     return _("訂正項目を追加しました。")
 
 
-def _run_decide_correction(ticket, data, user):
-    item = _item(CorrectionItem, ticket, data["item"])
-    services.decide_correction_item(
-        item, actor=user, accept=data["accept"], note=data["note"], expected_version=data["version"]
-    )
-    return _("訂正項目の判断を記録しました。")
+def _run_add_address(ticket, data, user):
+    address = {field: data[field] for field in rules.ADDRESS_FIELDS}
+    items = services.add_address_correction(ticket, actor=user, expected_version=data["version"], **address)
+    return _("住所の訂正項目を%(count)d件追加しました。") % {"count": len(items)}
 
 
 def _run_add_deletion(ticket, data, user):
@@ -112,12 +113,21 @@ def _run_add_deletion(ticket, data, user):
     return _("削除項目を追加しました。")
 
 
-def _run_decide_deletion(ticket, data, user):
-    item = _item(DeletionItem, ticket, data["item"])
-    services.decide_deletion_item(
-        item, actor=user, accept=data["accept"], ground=data["ground"], expected_version=data["version"]
-    )
-    return _("削除項目の判断を記録しました。")
+def _run_decide(model, decide: Callable, reason_field: str, recorded, changed) -> Callable:
+    """The step that decides one correction or deletion item (``change`` from 「判断を変更」)."""
+
+    def run(ticket, data, user):
+        decide(
+            _item(model, ticket, data["item"]),
+            actor=user,
+            accept=data["accept"],
+            change=data["change"],
+            expected_version=data["version"],
+            **{reason_field: data[reason_field]},
+        )
+        return str(changed if data["change"] else recorded)
+
+    return run
 
 
 def _run_build_package(ticket, data, user):
@@ -190,19 +200,35 @@ STEPS: dict[str, Step] = {
             _run_fee,
         ),
         Step(
+            "add_address_correction",
+            gettext_lazy("住所の訂正項目を追加"),
+            forms.AddressCorrectionForm,
+            _editable_items(rules.Kind.CORRECTION),
+            _run_add_address,
+            with_items=True,
+        ),
+        Step(
             "add_correction_item",
             gettext_lazy("訂正項目を追加"),
             forms.CorrectionItemForm,
             _editable_items(rules.Kind.CORRECTION),
             _run_add_correction,
+            with_items=True,
         ),
         Step(
             "decide_correction_item",
             gettext_lazy("訂正項目を判断"),
             forms.CorrectionDecisionForm,
             _editable_items(rules.Kind.CORRECTION),
-            _run_decide_correction,
+            _run_decide(
+                CorrectionItem,
+                services.decide_correction_item,
+                "note",
+                gettext_lazy("訂正項目の判断を記録しました。"),
+                gettext_lazy("訂正項目の判断を変更しました。"),
+            ),
             per_item=True,
+            with_items=True,
         ),
         Step(
             "add_deletion_item",
@@ -210,14 +236,22 @@ STEPS: dict[str, Step] = {
             forms.DeletionItemForm,
             _editable_items(rules.Kind.DELETION),
             _run_add_deletion,
+            with_items=True,
         ),
         Step(
             "decide_deletion_item",
             gettext_lazy("削除項目を判断"),
             forms.DeletionDecisionForm,
             _editable_items(rules.Kind.DELETION),
-            _run_decide_deletion,
+            _run_decide(
+                DeletionItem,
+                services.decide_deletion_item,
+                "ground",
+                gettext_lazy("削除項目の判断を記録しました。"),
+                gettext_lazy("削除項目の判断を変更しました。"),
+            ),
             per_item=True,
+            with_items=True,
         ),
         Step(
             "build_disclosure_package",
@@ -275,3 +309,38 @@ STEPS: dict[str, Step] = {
 def offered_steps(ticket: Ticket, user) -> list[Step]:
     """The next steps this user may take on this ticket now, in the order the page shows them."""
     return [step for step in STEPS.values() if step.offered(ticket, user)]
+
+
+def next_step(
+    ticket: Ticket, offered: list[Step], *, has_package: bool = False, items: tuple[int, int] = (0, 0)
+) -> str | None:
+    """The one step the page shows as its primary button: what moves the ticket on from here
+    (the others are secondary). ``items`` is (how many items, how many undecided) of a correction
+    or deletion: with none the primary is adding one, with undecided ones deciding them.
+    ``None`` when this user can move the ticket nowhere."""
+    total, undecided = items
+    if ticket.on_hold:
+        wanted = ["resume"]
+    elif ticket.status == rules.Status.PENDING_APPROVAL:
+        wanted = ["approve"]
+    elif ticket.status in (rules.Status.RECEIVED, rules.Status.VERIFYING) and ticket.is_request:
+        wanted = ["verify_identity"]
+    else:
+        wanted = []
+        if ticket.kind == rules.Kind.DISCLOSURE:
+            wanted += ["record_fee_payment"] + ([] if has_package else ["build_disclosure_package"])
+        adding, deciding = ITEM_STEPS.get(ticket.kind, ("", ""))
+        if adding and not total:
+            wanted.append(adding)
+        elif deciding and undecided:
+            wanted.append(deciding)
+        wanted += ["submit_for_approval", "close_ticket"]
+    names = {step.name for step in offered}
+    return next((name for name in wanted if name in names), None)
+
+
+# The kinds decided item by item: the step that adds the first item, the one that decides each.
+ITEM_STEPS = {
+    rules.Kind.CORRECTION: ("add_address_correction", "decide_correction_item"),
+    rules.Kind.DELETION: ("add_deletion_item", "decide_deletion_item"),
+}

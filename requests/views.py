@@ -1,18 +1,19 @@
-"""Staff-only downloads of what goes to the requester; every download is logged."""
+"""Staff-only downloads of what goes to the requester (every download is logged), and the postal
+code look-up behind the address correction form."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from members.models import AccessAction
 from members.services import record_access
-from requests import disclosure, letters, selectors
+from requests import disclosure, letters, postal, selectors
 from requests.disclosure import PRIVATE_STORAGE
 from requests.models import DisclosurePackage, Ticket
 
@@ -64,3 +65,16 @@ def reply_letter(request, pk: int):
     response = HttpResponse(letters.reply_letter(ticket), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{letters.reply_letter_filename(ticket)}"'
     return response
+
+
+@require_GET
+@login_required
+@permission_required("requests.view_ticket", raise_exception=True)
+def postal_code(request, code: str):
+    """The prefecture and city of a postal code, for the address form's script
+    (``static/requests/address_correction.js``): public reference data, nothing of a member's."""
+    found = postal.lookup(code)
+    if found is None:
+        return JsonResponse({"found": False})
+    prefecture, city = found
+    return JsonResponse({"found": True, "prefecture": prefecture, "city": city})

@@ -36,6 +36,12 @@ def notify_roles(
         .distinct()
         .values_list("id", flat=True)
     )
+    return notify_users(kind=kind, title=title, user_ids=user_ids, url=url, subject=subject)
+
+
+def notify_users(*, kind: str, title: str, user_ids: Iterable[int], url: str = "", subject: str = "") -> int:
+    """One notification for each of ``user_ids`` (a preparer told of an approval, say); titles as
+    for ``notify_roles``. Returns how many were created."""
     rows = [
         Notification(user_id=user_id, kind=kind, title=str(title)[:200], url=url, subject=subject)
         for user_id in user_ids

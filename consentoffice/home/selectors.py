@@ -16,7 +16,7 @@ from consentoffice.models import Notification
 from members.models import PartnerSyncEvent, SyncDirection, SyncStatus
 from requests import rules
 from requests.models import Ticket
-from requests.selectors import due_filter, operator_queue
+from requests.selectors import approval_queue, due_filter, operator_queue
 
 HOME_LIST_LIMIT = 15
 NOTIFICATION_LIMIT = 10
@@ -25,6 +25,13 @@ NOTIFICATION_LIMIT = 10
 def my_tickets(user) -> list[Ticket]:
     """The user's open tickets, the nearest legal deadline first."""
     return list(operator_queue(user, scope="mine")[:HOME_LIST_LIMIT])
+
+
+def approvals_waiting(user) -> list[Ticket]:
+    """Outcomes waiting for the user's approval (none they prepared), the oldest request first —
+    the nearest legal deadline, as every request is due a fixed 14 days after it arrived. One row
+    more than the page shows, so it knows whether there are more."""
+    return list(approval_queue(user)[: HOME_LIST_LIMIT + 1])
 
 
 def unassigned_tickets(user) -> list[Ticket]:

@@ -37,6 +37,18 @@ def _ticket_rows(tickets, now) -> list[dict]:
     return [ticket_row(ticket, now) for ticket in tickets]
 
 
+def _approval_rows(user, now) -> dict:
+    """Supervisors' home leads with the approvals waiting; each row links to its approve step."""
+    if not user.has_perm(roles.APPROVE_TICKET):
+        return {"can_approve": False}
+    waiting = home_selectors.approvals_waiting(user)
+    rows = [
+        {**row, "url": row["url"] + "#ticket-steps"}
+        for row in _ticket_rows(waiting[: home_selectors.HOME_LIST_LIMIT], now)
+    ]
+    return {"can_approve": True, "approval_rows": rows, "approval_more": len(waiting) > len(rows)}
+
+
 def _member_search(request) -> dict:
     search = MemberSearchFilter(request.GET or None, queryset=Member.objects.order_by("member_no"))
     context = {"search": search, "search_done": False, "search_results": [], "search_more": False}
@@ -58,7 +70,8 @@ def _member_search(request) -> dict:
 @login_required
 @permission_required(HOME_PERMISSION, raise_exception=True)
 def home(request):
-    """業務ホーム: my tickets by deadline, unassigned tickets, notifications, and the member search."""
+    """業務ホーム: for supervisors first the approvals waiting; my tickets by deadline, unassigned
+    tickets, notifications, and the member search."""
     user = request.user
     now = timezone.now()
     context = {
@@ -73,6 +86,7 @@ def home(request):
         "alerts": home_selectors.system_alerts(user),
         "can_search": user.has_perm(SEARCH_PERMISSION),
         "can_view_dashboard": user.has_perm(DASHBOARD_PERMISSION),
+        **_approval_rows(user, now),
     }
     if context["can_search"]:
         context.update(_member_search(request))

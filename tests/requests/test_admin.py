@@ -129,6 +129,7 @@ def test_received_correction_offers_verification_items_and_hold_but_no_outcome(c
     assert steps_on_page(client, ticket) == {
         "start_verification",
         "verify_identity",
+        "add_address_correction",
         "add_correction_item",
         "hold",
     }
@@ -137,7 +138,12 @@ def test_received_correction_offers_verification_items_and_hold_but_no_outcome(c
 def test_in_progress_request_offers_submit_and_no_verification(client, operator):
     ticket = verified_request(Kind.CORRECTION, member=MemberFactory(), actor=operator)
     login(client, operator)
-    assert steps_on_page(client, ticket) == {"add_correction_item", "submit_for_approval", "hold"}
+    assert steps_on_page(client, ticket) == {
+        "add_address_correction",
+        "add_correction_item",
+        "submit_for_approval",
+        "hold",
+    }
 
 
 def test_held_ticket_offers_only_resume_and_its_items(client, operator):
@@ -274,8 +280,8 @@ def test_correction_through_the_admin_ends_closed_and_changes_the_member(client,
     assert post_step(client, ticket, "verify_identity", method="driver_license", documents_seen=1) == [
         "本人確認済みにしました。"
     ]
-    assert post_step(client, ticket, "add_correction_item", field="city", requested_value="中野区江古田") == [
-        "訂正項目を追加しました。"
+    assert post_step(client, ticket, "add_address_correction", city="中野区江古田") == [
+        "住所の訂正項目を1件追加しました。"
     ]
     item = CorrectionItem.objects.get(ticket=ticket)
     assert item.current_value == "中野区江原町"

@@ -130,6 +130,10 @@ URLS: dict[str, Row] = {
     "requests/tickets/<int:pk>/reply-letter/": Row(
         lambda w: reverse("requests:reply_letter", args=[w.ticket.pk]), (LOGIN, 200, 200, 200)
     ),
+    # Prefecture and city of a postal code (public reference data) for the address correction form.
+    "requests/postal-codes/<str:code>/": Row(
+        lambda w: reverse("requests:postal_code", args=["1000001"]), (LOGIN, 200, 200, 200)
+    ),
     "admin/": Row(lambda w: reverse("admin:index"), (LOGIN, 200, 200, 200)),
     "admin/login/": Row(lambda w: reverse("admin:login"), (200, 302, 302, 302)),
     "admin/logout/": Row(lambda w: reverse("admin:logout"), (302, 200, 200, 200), "post"),

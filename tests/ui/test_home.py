@@ -222,11 +222,14 @@ def test_reminders_of_a_ticket_are_put_away_for_everyone_when_it_closes(
     services.submit_for_approval(done, outcome=rules.Outcome.FULFILLED, actor=operator)
     services.approve(done, actor=supervisor2)
 
-    assert not about_done.filter(read_at__isnull=True).exists()
+    # What is left unread about it is the one notice telling the preparer it was approved.
+    left = about_done.filter(read_at__isnull=True)
+    assert [(n.user_id, n.kind) for n in left] == [(operator.pk, Notification.Kind.APPROVED)]
     assert about_open.exists() and not about_open.filter(read_at__isnull=False).exists()
     login(client, operator)
     notices = client.get(HOME).content.decode().split('id="notifications"', 1)[1].split("</section>", 1)[0]
-    assert done.number not in notices
+    assert f"期限超過: {done.number}" not in notices
+    assert f"受付票 {done.number} が承認されました" in notices
     assert f"期限超過: {still_open.number}" in notices
 
 
