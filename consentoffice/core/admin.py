@@ -6,6 +6,7 @@ deleted from the admin, and nothing of the audit trail can be edited there.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
@@ -62,7 +63,16 @@ def add_validation_error(form, error: ValidationError, *, field: str | None = No
 class CheckedAutocompleteSelect(AutocompleteSelect):
     """Django's autocomplete widget, re-shown after an error, looks up the posted ids as they came;
     an id that is not a valid key (``":"``) would fail in the database. Only valid keys are looked
-    up: the form field itself still reports the bad choice as an error."""
+    up: the form field itself still reports the bad choice as an error.
+
+    Its box (select2) is named after the field's ``<label>`` by ``autocomplete_labels.js``: select2
+    names it by the chosen value alone, so an empty box had no accessible name (WCAG 4.1.2)."""
+
+    @property
+    def media(self):
+        # One list, so that merging with the form's other media cannot move it before select2.
+        media = super().media
+        return forms.Media(js=[*media._js, "consentoffice/js/autocomplete_labels.js"], css=media._css)
 
     def optgroups(self, name, value, attr=None):
         key = self.field.target_field
@@ -74,6 +84,26 @@ class CheckedAutocompleteSelect(AutocompleteSelect):
                 continue
             valid.append(item)
         return super().optgroups(name, valid, attr)
+
+
+def name_split_inputs(formfield) -> None:
+    """Each input of a split date and time is named after its field (受付日時（日付）, 受付日時（時刻）):
+    the field's one ``<label>`` points at neither input (a MultiWidget has no ``id_for_label``),
+    so a screen reader announced two unnamed boxes (WCAG 1.3.1, 4.1.2)."""
+    widget = getattr(formfield, "widget", None)
+    if isinstance(widget, forms.SplitDateTimeWidget):
+        date, time = widget.widgets
+        date.attrs["aria-label"] = _("%(field)s（日付）") % {"field": formfield.label}
+        time.attrs["aria-label"] = _("%(field)s（時刻）") % {"field": formfield.label}
+
+
+class NamedInputsMixin:
+    """Every input of a change form has an accessible name (``name_split_inputs``)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        name_split_inputs(formfield)
+        return formfield
 
 
 class CheckedAutocompleteMixin:
@@ -157,7 +187,12 @@ class ListDefaultsMixin:
 
 
 class ServiceModelAdmin(
-    ListDefaultsMixin, OfferedFiltersOnlyMixin, CheckedAutocompleteMixin, NoDeleteMixin, admin.ModelAdmin
+    ListDefaultsMixin,
+    OfferedFiltersOnlyMixin,
+    CheckedAutocompleteMixin,
+    NamedInputsMixin,
+    NoDeleteMixin,
+    admin.ModelAdmin,
 ):
     """A ModelAdmin whose writes go through a service.
 
