@@ -212,7 +212,8 @@ def _add_open_tickets(count: int) -> int:
     columns = (
         "number, kind, channel, summary, requester_type, agent_name, agent_verified, identity_method, "
         "identity_documents_seen, received_at, due_at, status, outcome, refusal_ground, outcome_reason, "
-        "response_method, fee_amount, on_hold, hold_reason, held_seconds, version, assignee_id, member_id"
+        "response_method, fee_amount, on_hold, hold_reason, sent_back_reason, held_seconds, version, assignee_id, "
+        "member_id"
     )
     statuses = ("received", "verifying", "in_progress", "pending_approval")
     token = uuid.uuid4().hex[:6]
@@ -240,6 +241,7 @@ def _add_open_tickets(count: int) -> int:
                         "paper",
                         0,
                         False,
+                        "",
                         "",
                         0,
                         1,
