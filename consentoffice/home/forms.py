@@ -28,7 +28,7 @@ class ChangeNotificationForm(MemberAdminForm):
         label=_("届出の理由"),
         max_length=REASON_MAX_LENGTH,
         widget=forms.TextInput(attrs={"size": 40}),
-        help_text=_("変更履歴に記録されます（例: 電話で転居の連絡）。"),
+        help_text=_("変更履歴に記録されます（例: 電話で転居の連絡）。個人情報は書かないでください。"),
     )
 
     class Meta:
