@@ -29,6 +29,7 @@ from consentoffice.core.admin import (
     ServiceModelAdmin,
     action_form_response,
 )
+from consentoffice.core.converters import member_no_segment
 from consentoffice.core.crypto import mask
 from consentoffice.core.csv_export import csv_lines
 from members import access_details, selectors, services
@@ -175,8 +176,10 @@ EXPORT_COLUMNS = (
 @admin.register(Member)
 class MemberAdmin(ServiceModelAdmin):
     form = MemberAdminForm
-    list_display = ("member_no", "name", "kana", "phone_display", "prefecture", "status")
-    list_display_links = ("member_no", "name")
+    list_display = ("member_no_link", "name", "kana", "phone_display", "prefecture", "status")
+    # A member's number leads to the member workspace, as every member link does; this form is one
+    # click further, from the workspace.
+    list_display_links = None
     list_filter = ("status", "prefecture", "gender")
     # The search itself is ``selectors.search_members``; this only turns the search box on.
     search_fields = ("member_no",)
@@ -195,6 +198,14 @@ class MemberAdmin(ServiceModelAdmin):
         ProvisionRecordInline,
     )
     change_readonly_fields = ("member_no", "provision_stopped", "created_at", "updated_at")
+
+    @admin.display(description=_("会員番号"), ordering="member_no")
+    def member_no_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("member_workspace", args=[member_no_segment(obj.member_no)]),
+            obj.member_no,
+        )
 
     @admin.display(description=_("氏名"), ordering="search_name")
     def name(self, obj):

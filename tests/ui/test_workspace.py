@@ -132,6 +132,11 @@ def test_member_links_lead_to_the_workspace(client, operator, supervisor, member
     login(client, operator)
     assert url(member) in client.get("/", {"q": member.member_no}).content.decode()
     assert url(member) in client.get(reverse("member_list")).content.decode()
+    admin_list = client.get(
+        reverse("admin:members_member_changelist"), {"q": member.member_no}
+    ).content.decode()
+    assert url(member) in admin_list
+    assert reverse("admin:members_member_change", args=[member.pk]) not in admin_list
     ticket_page = client.get(reverse("admin:requests_ticket_change", args=[opened.pk])).content.decode()
     assert f'href="{url(member)}" id="ticket-member-link"' in ticket_page
     assert reverse("admin:members_member_change", args=[member.pk]) not in ticket_page
