@@ -35,6 +35,7 @@ from members import access_details, selectors, services
 from members.admin_inlines import MEMBER_PAGE_INLINES
 from members.admin_inlines import register_member_inline as register_member_inline
 from members.admin_search import MemberNoSearchMixin
+from members.display import sync_payload_html
 from members.forms import (
     AffiliateForm,
     ConsentVersionForm,
@@ -711,6 +712,30 @@ class PartnerSyncEventAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
     search_fields = ("=member__member_no",)
     search_help_text = _("会員番号で検索します。")
     actions = ("replay_dead_events",)
+    fieldsets = (
+        (None, {"fields": ("occurred_at", "member", "affiliate", "direction", "status")}),
+        (_("内容"), {"fields": ("payload_display",)}),
+        (_("送信"), {"fields": ("attempts", "next_attempt_at", "sent_at", "last_error")}),
+        # The id the affiliate quotes back (409 on a replay): for looking an event up with them.
+        (_("提携先との照合用"), {"fields": ("event_id",), "classes": ("collapse",)}),
+    )
+    readonly_fields = (
+        "occurred_at",
+        "member",
+        "affiliate",
+        "direction",
+        "status",
+        "payload_display",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+        "event_id",
+    )
+
+    @admin.display(description=_("内容"))
+    def payload_display(self, obj: PartnerSyncEvent):
+        return sync_payload_html(obj.payload)
 
     def has_replay_permission(self, request) -> bool:
         return request.user.has_perm(roles.REPLAY_SYNC_EVENT)
