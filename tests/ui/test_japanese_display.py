@@ -14,6 +14,7 @@ from bureaus.models import Submission
 from consentoffice.core.history import system_user
 from consentoffice.core.people import display_name
 from members import access_details, services
+from members.display import describe_sync_error
 from members.models import AccessAction, AccessLog, PartnerSyncEvent
 from requests import rules
 from requests import services as request_services
@@ -139,3 +140,17 @@ def test_a_partner_event_shows_its_changes_labelled_and_its_id_folded(client, su
     main = html.split("<details>", 1)[0]
     assert "電話番号" in main and "0312345678" in main and "changes" not in main
     assert str(event.event_id) in html  # still there, folded under 提携先との照合用
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("HTTP 500", "提携先の応答 HTTP 500"),
+        ("timeout", "提携先が時間内に応答しませんでした"),
+        ("transport error: ConnectError", "通信エラー（ConnectError）"),
+        ("provision stopped", "第三者提供の停止により送信を取りやめました"),
+        ("something new", "something new"),
+    ],
+)
+def test_why_a_partner_delivery_failed_is_said_in_japanese(stored, shown):
+    assert describe_sync_error(stored) == shown
