@@ -7,8 +7,6 @@ actions that call services.
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bureaus import selectors, services
+from bureaus.display import payload_html
 from bureaus.models import (
     LIVE_STATUSES,
     Bureau,
@@ -213,7 +212,7 @@ class SubmissionAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
 
     @admin.display(description=_("登録内容"))
     def payload_display(self, obj: Submission):
-        return format_html("<pre>{}</pre>", json.dumps(obj.payload, ensure_ascii=False, indent=2))
+        return payload_html(obj.payload)
 
     def get_urls(self):
         urls = [

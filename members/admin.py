@@ -36,6 +36,7 @@ from members import access_details, selectors, services
 from members.admin_inlines import MEMBER_PAGE_INLINES
 from members.admin_inlines import register_member_inline as register_member_inline
 from members.admin_search import MemberNoSearchMixin
+from members.display import describe_sync_error, sync_payload_html
 from members.forms import (
     AffiliateForm,
     ConsentVersionForm,
@@ -701,6 +702,34 @@ class PartnerSyncEventAdmin(MemberNoSearchMixin, ReadOnlyModelAdmin):
     search_fields = ("=member__member_no",)
     search_help_text = _("会員番号で検索します。")
     actions = ("replay_dead_events",)
+    fieldsets = (
+        (None, {"fields": ("occurred_at", "member", "affiliate", "direction", "status")}),
+        (_("内容"), {"fields": ("payload_display",)}),
+        (_("送信"), {"fields": ("attempts", "next_attempt_at", "sent_at", "last_error_text")}),
+        # The id the affiliate quotes back (409 on a replay): for looking an event up with them.
+        (_("提携先との照合用"), {"fields": ("event_id",), "classes": ("collapse",)}),
+    )
+    readonly_fields = (
+        "occurred_at",
+        "member",
+        "affiliate",
+        "direction",
+        "status",
+        "payload_display",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error_text",
+        "event_id",
+    )
+
+    @admin.display(description=_("内容"))
+    def payload_display(self, obj: PartnerSyncEvent):
+        return sync_payload_html(obj.payload)
+
+    @admin.display(description=_("最後のエラー"))
+    def last_error_text(self, obj: PartnerSyncEvent) -> str:
+        return describe_sync_error(obj.last_error)
 
     def has_replay_permission(self, request) -> bool:
         return request.user.has_perm(roles.REPLAY_SYNC_EVENT)

@@ -110,7 +110,8 @@ class PartnerSyncEvent(models.Model):
         permissions = [("replay_partnersyncevent", _("送信不能の連携イベントを再送できる"))]
 
     def __str__(self) -> str:
-        return f"{self.event_id} {self.get_status_display()}"
+        when = timezone.localtime(self.occurred_at).strftime("%Y-%m-%d %H:%M")
+        return f"{self.get_direction_display()} {when} {self.get_status_display()}"
 
 
 class Contractor(models.Model):

@@ -10,13 +10,15 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from bureaus import services as bureau_services
+from bureaus.models import Submission
 from consentoffice.core.history import system_user
 from consentoffice.core.people import display_name
 from members import access_details, services
-from members.models import AccessAction, AccessLog
+from members.display import describe_sync_error
+from members.models import AccessAction, AccessLog, PartnerSyncEvent
 from requests import rules
 from requests import services as request_services
-from tests.factories import ContractFactory, MemberFactory
+from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
 from tests.ui import login
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +110,47 @@ def test_what_the_system_did_is_shown_as_done_by_the_system(client, supervisor):
     assert "システム" in html and ">system<" not in html
     timeline = client.get(reverse("audit:timeline", args=[contract.member.member_no])).content.decode()
     assert "<td>システム</td>" in timeline and ">system<" not in timeline
+
+
+# --- bureau and partner-sync records --------------------------------------------------------
+
+
+def test_a_registration_shows_its_contents_as_labelled_fields(client, supervisor):
+    contract = ContractFactory(contracted_on=date(2024, 1, 20))
+    bureau_services.record_contract_event(actor=system_user(), contract=contract, record_type="contract")
+    submission = Submission.objects.filter(contract=contract).first()
+    login(client, supervisor)
+    html = client.get(reverse("admin:bureaus_submission_change", args=[submission.pk])).content.decode()
+    main, raw = html.split("<details>", 1)
+    for label in ("本人を特定する情報", "生年月日", "セイ", "契約番号", contract.contract_no):
+        assert label in main, label
+    assert "identity" not in main and "&quot;identity&quot;" in raw  # the stored JSON one click away
+
+
+def test_a_partner_event_shows_its_changes_labelled_and_its_id_folded(client, supervisor, operator):
+    affiliate = AffiliateFactory()
+    member = MemberFactory()
+    ContractFactory(member=member, affiliate=affiliate)
+    services.update_member(member, actor=operator, reason="住所変更の届出", phone="0312345678")
+    event = PartnerSyncEvent.objects.get(member=member)
+    login(client, supervisor)
+    html = client.get(reverse("admin:members_partnersyncevent_change", args=[event.pk])).content.decode()
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert str(event.event_id) not in title and "当社→提携先" in title
+    main = html.split("<details>", 1)[0]
+    assert "電話番号" in main and "0312345678" in main and "changes" not in main
+    assert str(event.event_id) in html  # still there, folded under 提携先との照合用
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("HTTP 500", "提携先の応答 HTTP 500"),
+        ("timeout", "提携先が時間内に応答しませんでした"),
+        ("transport error: ConnectError", "通信エラー（ConnectError）"),
+        ("provision stopped", "第三者提供の停止により送信を取りやめました"),
+        ("something new", "something new"),
+    ],
+)
+def test_why_a_partner_delivery_failed_is_said_in_japanese(stored, shown):
+    assert describe_sync_error(stored) == shown
