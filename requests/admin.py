@@ -28,7 +28,7 @@ from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, add_
 from members.admin_search import MemberNoSearchMixin
 from members.models import AccessAction
 from members.services import record_access
-from requests import forms, rules, selectors, services
+from requests import forms, postal, rules, selectors, services
 from requests.models import CorrectionItem, Reminder, Ticket
 from requests.presentation import (
     DUE_STATE_CSS,
@@ -428,7 +428,7 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
                 **adders.pop("add_address_correction"),
                 "current": self._current_address(request, ticket),
                 # The script appends the code and a slash (``requests:postal_code``).
-                "lookup_url": reverse("requests:postal_code", args=["0"]).removesuffix("0/"),
+                "lookup_url": postal.lookup_url(),
             }
         approve_blocked = ""
         if (

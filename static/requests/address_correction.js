@@ -1,6 +1,8 @@
-/* The address correction form (ticket page): a postal code of seven digits fills the prefecture
-   and the city from the server's table (/requests/postal-codes/<code>/), unless the operator typed
-   something else there. A file of its own: the Content-Security-Policy allows no inline script. */
+/* The address forms (a correction on the ticket page, a change notification on the member
+   workspace): a postal code of seven digits fills the prefecture and the city from the server's
+   table (/requests/postal-codes/<code>/), unless the operator typed something else there — a field
+   still holding what the page showed, or what the script filled, is replaced. A file of its own:
+   the Content-Security-Policy allows no inline script. */
 (function () {
   "use strict";
 
@@ -14,11 +16,12 @@
     var prefecture = form.querySelector("[name='prefecture']");
     var city = form.querySelector("[name='city']");
     var status = form.querySelector("[data-postal-status]");
-    var filled = { prefecture: "", city: "" };
+    var shown = { prefecture: prefecture.value, city: city.value };
+    var filled = { prefecture: shown.prefecture, city: shown.city };
     var asked = "";
 
     function fill(field, key, value) {
-      if (field.value === "" || field.value === filled[key]) {
+      if (field.value === "" || field.value === shown[key] || field.value === filled[key]) {
         field.value = value;
         filled[key] = value;
       }

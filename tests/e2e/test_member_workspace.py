@@ -4,6 +4,7 @@ commonest acts — a change notification (住所変更等の届出) and a disclo
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from members.models import AccessLog, Member
 from requests import rules
@@ -55,20 +56,22 @@ def test_an_operator_finds_a_member_files_a_move_and_opens_a_disclosure_request(
     assert height <= SCREEN_HEIGHT, f"the workspace is {height}px high"
     assert AccessLog.objects.filter(user=operator, member=member, action="view").count() == 1
 
-    # 住所変更等の届出: the address as a group, a reason, applied at once.
+    # 住所変更等の届出: the address as a group (the postal code fills prefecture and city over the
+    # member's old ones), a reason, applied at once.
     page.locator("#ws-notification summary").click()
     page.get_by_label("郵便番号").fill("100-0001")
-    page.get_by_label("市区町村").fill("千代田区千代田")
-    page.get_by_label("番地・建物名").fill("1-1")
+    expect(page.get_by_label("市区町村")).to_have_value("千代田区")
+    expect(page.get_by_label("都道府県")).to_have_value("東京都")
+    page.get_by_label("番地・建物名").fill("千代田1-1")
     page.get_by_label("届出の理由").fill("電話で転居の連絡")
     shot("change-notification")
     page.locator("#ws-notification-submit").click()
     page.wait_for_load_state("networkidle")
     shot("change-notification-done")
     assert "届出を反映しました" in page.locator("ul.messagelist").inner_text()
-    assert "千代田区千代田" in page.locator("#ws-address").inner_text()
+    assert "千代田区千代田1-1" in page.locator("#ws-address").inner_text()
     member.refresh_from_db()
-    assert (member.postal_code, member.city) == ("1000001", "千代田区千代田")
+    assert (member.postal_code, member.prefecture, member.city) == ("1000001", "東京都", "千代田区")
     assert member.history.latest().history_change_reason == "住所変更等の届出: 電話で転居の連絡"
 
     # A disclosure request: the channel, then the kind; the ticket page follows.
