@@ -212,7 +212,7 @@ def _add_open_tickets(count: int) -> int:
     columns = (
         "number, kind, channel, summary, requester_type, agent_name, agent_verified, identity_method, "
         "identity_documents_seen, received_at, due_at, status, outcome, refusal_ground, outcome_reason, "
-        "response_method, fee_amount, on_hold, hold_reason, held_seconds, version, assignee_id, member_id"
+        "sent_back_reason, response_method, fee_amount, on_hold, hold_reason, held_seconds, version, assignee_id, member_id"
     )
     statuses = ("received", "verifying", "in_progress", "pending_approval")
     token = uuid.uuid4().hex[:6]
@@ -234,6 +234,7 @@ def _add_open_tickets(count: int) -> int:
                         received,
                         rules.due_at(received),
                         statuses[n % 4],
+                        "",
                         "",
                         "",
                         "",
