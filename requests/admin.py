@@ -402,9 +402,9 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
             {"package": p, "url": _optional_url("requests:download_package", p.pk) if may_open else ""}
             for p in ticket.packages.select_related("created_by")
         ]
-        decide = self._item_rows
-        corrections = decide(ticket.correction_items.all(), "decide_correction_item" in offered, version)
-        deletions = decide(ticket.deletion_items.all(), "decide_deletion_item" in offered, version)
+        item_rows = self._item_rows
+        corrections = item_rows(ticket.correction_items.all(), "decide_correction_item" in offered, version)
+        deletions = item_rows(ticket.deletion_items.all(), "decide_deletion_item" in offered, version)
         rows = corrections + deletions
         primary = next_step(
             ticket,
@@ -424,9 +424,12 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
         }
         address = None
         if "add_address_correction" in adders:
+            address = adders.pop("add_address_correction")
+            current = self._current_address(request, ticket)
             address = {
-                **adders.pop("add_address_correction"),
-                "current": self._current_address(request, ticket),
+                **address,
+                # Each field with the member's current value beside it.
+                "rows": [(address["form"][field], current[field]) for field in rules.ADDRESS_FIELDS],
                 # The script appends the code and a slash (``requests:postal_code``).
                 "lookup_url": postal.lookup_url(),
             }

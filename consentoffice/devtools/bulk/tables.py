@@ -151,6 +151,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "outcome",
         "refusal_ground",
         "outcome_reason",
+        "sent_back_reason",
         "approved_at",
         "closed_at",
         "response_method",

@@ -136,6 +136,7 @@ class TicketRows:
                 state["outcome"],
                 state["refusal_ground"],
                 state["outcome_reason"],
+                "",  # sent_back_reason: the bulk seed sends nothing back
                 state["approved_at"],
                 state["closed_at"],
                 "paper",
