@@ -168,7 +168,6 @@ TABLES: dict[str, tuple[str, ...]] = {
         "identity_verified_by_id",
         "member_id",
         "prepared_by_id",
-        "sent_back_reason",
     ),
     "members_accesslog": ("id", "action", "at", "ip_address", "path", "detail", "member_id", "user_id"),
 }

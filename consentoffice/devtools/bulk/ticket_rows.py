@@ -153,7 +153,6 @@ class TicketRows:
                 state["identity_verified_by_id"],
                 str(member_id),
                 state["prepared_by_id"],
-                "",
             ]
             actor = supervisor if step == "closed" and not conversation else operator
             history.append((values, iso(at), "+" if n == 0 else "~", actor))
