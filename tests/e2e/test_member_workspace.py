@@ -8,14 +8,12 @@ import pytest
 from members.models import AccessLog, Member
 from requests import rules
 from requests.models import Ticket
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, takahashi_at_home
 from tests.factories import (
     AffiliateFactory,
     ContactRecordFactory,
     ContractFactory,
     IdentityDocumentFactory,
-    MemberFactory,
-    grant_all_consents,
 )
 from tests.ui import ticket as open_ticket
 
@@ -26,18 +24,7 @@ SCREEN_HEIGHT = 768
 
 
 def _typical_member(operator) -> Member:
-    member = MemberFactory(
-        family_name="髙橋",
-        given_name="花子",
-        family_name_kana="タカハシ",
-        given_name_kana="ハナコ",
-        postal_code="1658555",
-        prefecture="東京都",
-        city="中野区江原町",
-        address_line="2-1-1",
-        phone="0359961111",
-    )
-    grant_all_consents(member)
+    member = takahashi_at_home()
     ContractFactory(member=member)
     ContractFactory(member=member, affiliate=AffiliateFactory(name="みどり百貨店"))
     IdentityDocumentFactory(member=member)
