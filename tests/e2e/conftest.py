@@ -124,14 +124,31 @@ def _token_from_secret(secret: str) -> str:
     return f"{totp.token():06d}"
 
 
-def takahashi_and_sato():
-    """髙橋 花子 (タカハシ, found by たかはし), then 佐藤 一郎 beside her; returns 髙橋."""
+def takahashi_and_sato(**fields):
+    """髙橋 花子 (タカハシ, found by たかはし; ``fields`` set more of her), then 佐藤 一郎 beside her;
+    returns 髙橋."""
     from tests.factories import MemberFactory
 
     takahashi = MemberFactory(
-        family_name="髙橋", given_name="花子", family_name_kana="タカハシ", given_name_kana="ハナコ"
+        family_name="髙橋", given_name="花子", family_name_kana="タカハシ", given_name_kana="ハナコ", **fields
     )
     MemberFactory(
         family_name="佐藤", given_name="一郎", family_name_kana="サトウ", given_name_kana="イチロウ"
     )
     return takahashi
+
+
+def takahashi_at_home():
+    """髙橋 (``takahashi_and_sato``) as the workspace tests know her: her phone, her address in
+    中野区, every consent given."""
+    from tests.factories import grant_all_consents
+
+    member = takahashi_and_sato(
+        phone="0359961111",
+        postal_code="1658555",
+        prefecture="東京都",
+        city="中野区江原町",
+        address_line="2-1-1",
+    )
+    grant_all_consents(member)
+    return member

@@ -12,7 +12,7 @@ from members.models import AccessLog
 from requests import rules, services
 from requests.models import Ticket
 from requests.reminders import send_deadline_reminders
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, takahashi_and_sato
 from tests.factories import MemberFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -64,16 +64,7 @@ def _search(page, term: str) -> None:
 def test_operator_home_lists_tickets_by_deadline_and_the_search_box_finds_by_kana_and_phone(
     page, shot, operator
 ):
-    member = MemberFactory(
-        family_name="髙橋",
-        given_name="花子",
-        family_name_kana="タカハシ",
-        given_name_kana="ハナコ",
-        phone="0359961111",
-    )
-    MemberFactory(
-        family_name="佐藤", given_name="一郎", family_name_kana="サトウ", given_name_kana="イチロウ"
-    )
+    member = takahashi_and_sato(phone="0359961111")
     overdue = _received(rules.Kind.CORRECTION, member=member, actor=operator, days_ago=20)
     due_soon = _received(rules.Kind.DISCLOSURE, member=member, actor=operator, days_ago=12)
     _received(rules.Kind.INQUIRY, member=member, actor=operator, days_ago=0)

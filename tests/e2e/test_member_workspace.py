@@ -9,10 +9,14 @@ from playwright.sync_api import expect
 from members.models import AccessLog, Member
 from requests import rules
 from requests.models import Ticket
-from tests import factories
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, takahashi_at_home
+from tests.factories import (
+    AffiliateFactory,
+    ContactRecordFactory,
+    ContractFactory,
+    IdentityDocumentFactory,
+)
 from tests.ui import ticket as open_ticket
-from tests.ui.test_workspace import HANAKO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -21,13 +25,12 @@ SCREEN_HEIGHT = 768
 
 def _typical_member(operator) -> Member:
     """What a typical member has: a card, a partner card, an ID seen, a few calls and a request."""
-    member = factories.MemberFactory(**HANAKO, family_name_kana="タカハシ", given_name_kana="ハナコ")
-    factories.grant_all_consents(member)
-    factories.ContractFactory(member=member)
-    factories.ContractFactory(member=member, affiliate=factories.AffiliateFactory(name="みどり百貨店"))
-    factories.IdentityDocumentFactory(member=member)
+    member = takahashi_at_home()
+    ContractFactory(member=member)
+    ContractFactory(member=member, affiliate=AffiliateFactory(name="みどり百貨店"))
+    IdentityDocumentFactory(member=member)
     for summary in ("利用明細の問い合わせ", "住所変更の方法の問い合わせ", "カード再発行の依頼"):
-        factories.ContactRecordFactory(member=member, summary=summary)
+        ContactRecordFactory(member=member, summary=summary)
     open_ticket(rules.Kind.MARKETING_STOP, member=member, actor=operator)
     return member
 
