@@ -129,3 +129,35 @@ def test_a_malformed_trusted_proxy_is_refused_and_a_good_one_turns_the_header_on
     )
     assert without.stdout.strip() == "None"
     assert with_proxy.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_the_embedded_broker_writes_only_under_var(tmp_path):
+    """A worker on the embedded broker binds its control queue (worker remote control) in a
+    folder of kombu's; that folder, like the queues, is under var/, never ``control/`` in the
+    directory the command was started from."""
+    import time
+
+    var, cwd = tmp_path / "var", tmp_path / "elsewhere"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DJANGO_ENV")}
+    env.update(
+        CONSENTOFFICE_VAR_DIR=str(var),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="consentoffice.settings",
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    args = [sys.executable, "-m", "celery", "-A", "consentoffice", "worker", "--pool=solo"]
+    args += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"]
+    worker = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    control = var / "celery-broker" / "control"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and worker.poll() is None:
+            if control.is_dir() or (cwd / "control").exists():
+                break
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        _out, err = worker.communicate(timeout=30)
+    assert control.is_dir(), err.decode()[-2000:]
+    assert list(cwd.iterdir()) == []

@@ -224,6 +224,10 @@ REFERENCE_FIELDS = {
     "members.partnersyncevent": "event_id",
     "members.purpose": "code",
     "requests.ticket": "number",
+    # A ticket's parts are named by their ticket's number (a join on the ticket's primary key).
+    "requests.correctionitem": "ticket__number",
+    "requests.deletionitem": "ticket__number",
+    "requests.disclosurepackage": "ticket__number",
 }
 
 
