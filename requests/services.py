@@ -9,6 +9,7 @@ prepare them (four eyes); inquiries and opinions close without approval.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import copy
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -344,7 +345,7 @@ def add_address_correction(
         if known and postal.lookup(current.postal_code) != known:  # a new code: its town is new too
             requested["prefecture"] = requested["prefecture"] or known[0]
             requested["city"] = requested["city"] or known[1]
-        probe = Member.objects.get(pk=locked.member_id)
+        probe = copy(current)  # the member as corrected, checked by the model's own validation
         given = [field for field in rules.ADDRESS_FIELDS if requested[field]]
         for field in given:
             setattr(probe, field, requested[field])

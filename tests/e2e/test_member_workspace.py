@@ -62,19 +62,19 @@ def test_an_operator_finds_a_member_files_a_move_and_opens_a_disclosure_request(
     # 住所変更等の届出: the address as a group (the postal code fills prefecture and city over the
     # member's old ones), a reason, applied at once.
     page.locator("#ws-notification summary").click()
-    page.get_by_label("郵便番号").fill("100-0001")
-    expect(page.get_by_label("市区町村")).to_have_value("千代田区")
-    expect(page.get_by_label("都道府県")).to_have_value("東京都")
-    page.get_by_label("番地・建物名").fill("千代田1-1")
+    page.get_by_label("郵便番号").fill("060-0000")  # from 東京都中野区 to 札幌: both fields change
+    expect(page.get_by_label("市区町村")).to_have_value("札幌市中央区")
+    expect(page.get_by_label("都道府県")).to_have_value("北海道")
+    page.get_by_label("番地・建物名").fill("北1条西2丁目")
     page.get_by_label("届出の理由").fill("電話で転居の連絡")
     shot("change-notification")
     page.locator("#ws-notification-submit").click()
     page.wait_for_load_state("networkidle")
     shot("change-notification-done")
     assert "届出を反映しました" in page.locator("ul.messagelist").inner_text()
-    assert "千代田区千代田1-1" in page.locator("#ws-address").inner_text()
+    assert "札幌市中央区北1条西2丁目" in page.locator("#ws-address").inner_text()
     member.refresh_from_db()
-    assert (member.postal_code, member.prefecture, member.city) == ("1000001", "東京都", "千代田区")
+    assert (member.postal_code, member.prefecture, member.city) == ("0600000", "北海道", "札幌市中央区")
     assert member.history.latest().history_change_reason == "住所変更等の届出: 電話で転居の連絡"
 
     # A disclosure request: the channel, then the kind; the ticket page follows.
