@@ -37,6 +37,9 @@ PAGE_CASES = (
     "audit_by_user",
     "audit_by_member",
     "member_timeline",
+    "home",
+    "home_supervisor",
+    "dashboard",
 )
 
 
@@ -176,4 +179,12 @@ def case_pages(ctx: Context, only: set[str] | None) -> list[Row]:
     if wanted("member_timeline") and ctx.heaviest is not None:
         url = f"/audit/members/{ctx.heaviest.member_no}/"
         rows.append(page_row("member_timeline", "会員タイムライン timeline", sup, url, ctx.runs))
+    # The operator home (業務ホーム, ``/``): my tickets, unassigned tickets, notifications; the
+    # supervisors' home leads with the approvals waiting. Then the dashboard (センター状況).
+    if wanted("home"):
+        rows.append(page_row("home", "業務ホーム operator home", op, "/", ctx.runs))
+    if wanted("home_supervisor"):
+        rows.append(page_row("home_supervisor", "業務ホーム supervisor home", sup, "/", ctx.runs))
+    if wanted("dashboard"):
+        rows.append(page_row("dashboard", "センター状況 dashboard", sup, "/dashboard/", ctx.runs))
     return rows
