@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import connections, router, transaction
+from django.db import router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -34,6 +34,7 @@ from consentoffice.core import roles
 from consentoffice.core.csv_export import csv_blocks
 from consentoffice.core.history import save_tracked
 from consentoffice.core.i18n import record_text
+from consentoffice.core.queries import jit_off
 from members import selectors
 from members.models import AccessAction, AccessLog, ExtractChannel, ExtractPurpose, MarketingExtract, Member
 from members.normalize import format_phone, format_postal_code
@@ -113,10 +114,7 @@ def _without_jit() -> None:
     """PostgreSQL compiles the rule's plan with JIT (its cost estimate is high), which took about
     0.7 s of each 2 s statement at 200,000 members and saves nothing on a plan of index lookups:
     off for the rest of the caller's transaction."""
-    db = connections[router.db_for_write(AccessLog)]
-    if db.vendor == "postgresql":
-        with db.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
+    jit_off(router.db_for_write(AccessLog))
 
 
 def count_extract(*, actor, purpose: str, channel: str, on: date | None = None) -> int:

@@ -263,3 +263,40 @@ def test_a_refused_operator_gets_a_japanese_page_that_leads_back_home(client, op
     assert response.status_code == 403
     assert "この画面を開く権限がありません" in html
     assert 'href="/"' in html
+
+
+def _submission(bureau, member, status):
+    from bureaus.models import RecordType, Submission
+
+    return Submission.objects.create(
+        bureau=bureau, member=member, record_type=RecordType.APPLICATION, event_date=NOW.date(), status=status
+    )
+
+
+def test_bureau_status_counts_each_bureaus_pending_sent_and_rejected_records_in_a_fixed_number_of_queries():
+    from bureaus.models import SubmissionStatus
+
+    cic, other = Bureau.objects.order_by("pk")[:2]
+    member = MemberFactory()
+
+    def counted():
+        with CaptureQueriesContext(connection) as ctx:
+            rows = ds.bureau_status()
+        figures = {b.pk: (b.pending_count, b.batched_count, b.rejected_count) for b in rows}
+        return figures, len(ctx.captured_queries)
+
+    empty, queries = counted()
+    assert empty[cic.pk] == empty[other.pk] == (0, 0, 0)
+    for status, n in (
+        (SubmissionStatus.PENDING, 3),
+        (SubmissionStatus.BATCHED, 2),
+        (SubmissionStatus.REJECTED, 1),
+    ):
+        for _ in range(n):
+            _submission(cic, member, status)
+    _submission(other, member, SubmissionStatus.PENDING)
+    _submission(cic, member, SubmissionStatus.ACCEPTED)  # answered: in none of the three
+    figures, queries_after = counted()
+    assert figures[cic.pk] == (3, 2, 1)
+    assert figures[other.pk] == (1, 0, 0)
+    assert queries_after == queries <= 4  # the counts, and on PostgreSQL JIT switched off in its transaction
