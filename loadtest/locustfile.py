@@ -20,10 +20,12 @@ import json
 import os
 import random
 import re
+import time
 from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import quote
 
-from locust import between, constant, task
+import gevent.event
+from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from totp import totp  # loadtest/totp.py: this folder is on sys.path
 
@@ -40,6 +42,29 @@ else:
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _operators = itertools.cycle(DATA["operators"])
 _supervisors = itertools.cycle(DATA["supervisors"])
+# Logging in costs a password hash each (PBKDF2, ~0.5 s of CPU): the mix is measured from the
+# moment the last user has logged in, for LOAD_DURATION seconds, and nobody starts on the pages
+# before then.
+ALL_LOGGED_IN = gevent.event.Event()
+_logged_in: list[str] = []
+_started = time.monotonic()
+
+
+def _logged_in_one(environment, username: str) -> None:
+    _logged_in.append(username)
+    if len(_logged_in) >= environment.runner.target_user_count:
+        environment.runner.stats.reset_all()
+        print(
+            f"all {len(_logged_in)} users logged in after {time.monotonic() - _started:.1f} s; measuring",
+            flush=True,
+        )
+        ALL_LOGGED_IN.set()
+
+
+@events.test_start.add_listener
+def _test_start(environment, **kwargs):
+    global _started
+    _started = time.monotonic()
 
 
 class LoopbackProxyPolicy(DefaultCookiePolicy):
@@ -60,6 +85,8 @@ class Staff(FastHttpUser):
         self.headers = {"X-Forwarded-Proto": "https"}
         self.post_headers = {**self.headers, "Origin": origin}
         self.login()
+        _logged_in_one(self.environment, self.account["username"])
+        ALL_LOGGED_IN.wait()
 
     def _token(self, response) -> str:
         found = CSRF_INPUT.search(response.text or "")
