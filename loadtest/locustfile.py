@@ -43,8 +43,8 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _operators = itertools.cycle(DATA["operators"])
 _supervisors = itertools.cycle(DATA["supervisors"])
 # Logging in costs a password hash each (PBKDF2, ~0.5 s of CPU): the mix is measured from the
-# moment the last user has logged in, for LOAD_DURATION seconds, and nobody starts on the pages
-# before then.
+# moment the last user has logged in (the statistics are reset then; loadtest/run.py gives locust
+# a minute more than the profile's duration for the logins), and nobody starts on the pages before.
 ALL_LOGGED_IN = gevent.event.Event()
 _logged_in: list[str] = []
 _started = time.monotonic()
