@@ -241,6 +241,17 @@ def test_a_backup_restores_into_a_new_database_with_everything_intact(drill, set
         assert zipfile.is_zipfile(io.BytesIO(plaintext))
     assert f"OK files={len(packages) + counts['bureaus_submissionbatch']} " in drill["restore_output"]
 
+    # The file check can fail: a package damaged on disk, a bureau file gone.
+    damaged = copy.storage / next(iter(packages))
+    data = bytearray(damaged.read_bytes())
+    data[-5] ^= 1
+    damaged.write_bytes(bytes(data))
+    next(p for p in sorted(copy.storage.rglob("*")) if p.is_file() and "bureaus" in p.parts).unlink()
+    refused = _manage(copy.env, "verify_private_files", check=False)
+    assert refused.returncode == 1
+    assert "cannot decrypt: disclosure package" in refused.stdout
+    assert "missing: bureau file" in refused.stdout
+
     # The sealed audit trail verifies on the copy, against the anchor file restored with it.
     assert copy.anchors.read_bytes() == source.anchors.read_bytes() != b""
     verified = _manage(copy.env, "verify_audit").stdout
