@@ -276,7 +276,9 @@ def pytest_runtest_teardown(item, nextitem):
     found no role groups (``Group matching query does not exist``) whenever a transactional test
     ran before it on the same worker. Restoring the rows here makes the order irrelevant."""
     result = yield
-    if _flushes_without_post_migrate(item):
+    # After the session's last test its test databases are gone too (the connections point at
+    # the real ones again): nothing is left to restore.
+    if nextitem is not None and _flushes_without_post_migrate(item):
         from django.contrib.contenttypes.models import ContentType
         from django.db import connections
         from pytest_django.plugin import blocking_manager_key
