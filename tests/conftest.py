@@ -260,6 +260,39 @@ def nobody(db, django_user_model):
     return _user(django_user_model, "nobody", None)
 
 
+def _flushes_without_post_migrate(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction") and marker.kwargs.get("serialized_rollback"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a transactional test, the database holds again what the migrations left in it.
+
+    Its teardown flushes every table without the post_migrate handlers (``serialized_rollback``);
+    Django restores the saved rows only when the next *transactional* test starts. pytest-django
+    runs the transactional tests after the other database tests, but it sorts by the fixtures it
+    can see: a test that gets ``db`` through ``request.getfixturevalue`` is sorted after them and
+    found no role groups (``Group matching query does not exist``) whenever a transactional test
+    ran before it on the same worker. Restoring the rows here makes the order irrelevant."""
+    result = yield
+    # After the session's last test its test databases are gone too (the connections point at
+    # the real ones again): nothing is left to restore.
+    if nextitem is not None and _flushes_without_post_migrate(item):
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import connections
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            for connection in connections.all(initialized_only=False):
+                saved = getattr(connection, "_test_serialized_contents", None)
+                if saved is not None:
+                    connection.creation.deserialize_db_from_string(saved)
+                    connection.close()
+        ContentType.objects.clear_cache()
+    return result
+
+
 def pytest_collection_modifyitems(config, items):
     """Every transactional test restores the database it found (``serialized_rollback``).
 
