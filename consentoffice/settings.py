@@ -372,6 +372,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "consentoffice.celery:PersistentScheduler"
 CELERY_BEAT_SCHEDULE = {
     "deliver-partner-sync": {"task": "members.tasks.deliver_partner_sync", "schedule": timedelta(seconds=30)},
     "send-deadline-reminders": {
