@@ -204,6 +204,8 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "consentoffice"}
     )
 }
+# Likewise for the cache's keys (installations sharing one Redis database).
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
 
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "home"  # the operator home (業務ホーム, /), not the admin index
@@ -349,6 +351,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "info-center@co
 # embedded file-system broker lets `make run` work with no Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+# A prefix for every key the broker writes in Redis, so that two installations (staging beside
+# production, the smoke test beside anything) can share one Redis database without taking each
+# other's tasks.
+if os.environ.get("CELERY_BROKER_KEY_PREFIX"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = os.environ["CELERY_BROKER_KEY_PREFIX"]
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

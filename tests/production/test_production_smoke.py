@@ -49,7 +49,7 @@ pytestmark = pytest.mark.integration
 
 HOST = "info-center.example.jp"  # the public name the proxy forwards as Host
 ORIGIN = f"https://{HOST}"
-# The smoke test's own Redis database (broker and cache), emptied before and after it.
+# The smoke test's own Redis database (broker and cache); its keys carry a prefix of each run's too.
 SMOKE_REDIS_DB = int(os.environ.get("SMOKE_REDIS_DB", "14"))
 VENV_BIN = Path(sys.executable).parent
 PASSWORD_OF = {}  # username -> password, filled as the README's create_staff_user lines run
@@ -91,13 +91,16 @@ def database():
 
 @pytest.fixture
 def redis_db():
+    """The smoke test's Redis database and a key prefix of this run's (broker and cache): its keys
+    are removed afterwards, nobody else's."""
     import redis
 
     url = _smoke_redis_url()
+    prefix = f"smoke-{secrets.token_hex(4)}"
+    yield url, prefix
     client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
     client.close()
 
 
@@ -263,16 +266,29 @@ def _location(response: httpx.Response) -> str:
     return response.headers["location"]
 
 
-def totp_code(secret_text: str, *, steps_ahead: int = 0) -> str:
-    """The code an authenticator app with this secret shows (``steps_ahead`` 30-second steps on)."""
-    from base64 import b32decode
+class Authenticator:
+    """The supervisor's authenticator app, and the supervisor using it: a code of the current
+    30-second step; each step's code is accepted once, so a second login in the same step waits
+    for the next code, as a person would."""
 
-    from django_otp.oath import TOTP
+    STEP = 30
 
-    secret = secret_text.replace(" ", "")
-    totp = TOTP(b32decode(secret + "=" * (-len(secret) % 8)))
-    totp.time = time.time() + 30 * steps_ahead
-    return f"{totp.token():06d}"
+    def __init__(self, secret_text: str):
+        from base64 import b32decode
+
+        secret = secret_text.replace(" ", "")
+        self.key = b32decode(secret + "=" * (-len(secret) % 8))
+        self.used_step = -1
+
+    def code(self) -> str:
+        from django_otp.oath import TOTP
+
+        while int(time.time() // self.STEP) <= self.used_step:
+            time.sleep(0.2)
+        totp = TOTP(self.key, self.STEP)
+        totp.time = time.time()
+        self.used_step = totp.t()
+        return f"{totp.token():06d}"
 
 
 def password_login(browser: Browser, username: str, next_url: str = "/") -> str:
@@ -284,9 +300,9 @@ def password_login(browser: Browser, username: str, next_url: str = "/") -> str:
     return _location(response)
 
 
-def enrol_first_supervisor(browser: Browser, username: str, enrolment_code: str) -> str:
+def enrol_first_supervisor(browser: Browser, username: str, enrolment_code: str) -> Authenticator:
     """The first login of a supervisor: password, the administrator's enrolment code, the secret
-    the page shows, a first code. Returns the secret (what the app now holds)."""
+    the page shows (typed into an app), a first code. Returns the app."""
     assert password_login(browser, username, "/audit/") == "/audit/"
     setup = _location(browser.get("/audit/"))
     assert setup.startswith("/account/otp/setup/")
@@ -294,9 +310,9 @@ def enrol_first_supervisor(browser: Browser, username: str, enrolment_code: str)
         "/account/otp/setup/"
     )
     page = browser.get(setup)
-    secret = re.search(r'<code id="otp-secret">([A-Z2-7 ]+)</code>', page.text).group(1)
-    assert _location(browser.submit(setup, setup, {"otp_token": totp_code(secret)})) == "/audit/"
-    return secret
+    app = Authenticator(re.search(r'<code id="otp-secret">([A-Z2-7 ]+)</code>', page.text).group(1))
+    assert _location(browser.submit(setup, setup, {"otp_token": app.code()})) == "/audit/"
+    return app
 
 
 def ticket_version(page: str) -> str:
@@ -331,11 +347,12 @@ print(affiliate.issued_secret)
 """
 
 
-def test_production_as_the_readme_says(tmp_path, database, redis_db):
+def test_production_as_the_readme_says(tmp_path, redis_db, database):
     started = time.monotonic()
     commands = production_commands()
     readme_env = [c for c in commands if c.kind == "environment"]
     port = free_port()
+    redis_url_, prefix = redis_db
     tls = tls_files(tmp_path)
     var = tmp_path / "var"
     values = {
@@ -345,8 +362,11 @@ def test_production_as_the_readme_says(tmp_path, database, redis_db):
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "AUDIT_SEAL_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": database,
-        "CELERY_BROKER_URL": redis_db,
-        "CACHE_URL": redis_db,
+        "CELERY_BROKER_URL": redis_url_,
+        "CACHE_URL": redis_url_,
+        # Nobody else's worker takes this test's tasks, whoever else uses the same database.
+        "CELERY_BROKER_KEY_PREFIX": f"{prefix}:",
+        "CACHE_KEY_PREFIX": prefix,
         "DJANGO_TRUSTED_PROXIES": "127.0.0.1",
         "DJANGO_CSRF_TRUSTED_ORIGINS": ORIGIN,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -449,18 +469,10 @@ def _drive(
     css = re.search(r'href="(/static/[^"]+\.css)"', login_page.text).group(1)
     assert re.search(r"\.[0-9a-f]{12}\.css$", css) and health.get(css).status_code == 200
 
-    # The first supervisor enrols an app, then logs in again with a code from it.
+    # The first supervisor enrols an app (the first login).
     first = Browser(base_url)
-    secret = enrol_first_supervisor(first, supervisor, enrolment_code)
+    app = enrol_first_supervisor(first, supervisor, enrolment_code)
     first.close()
-    sv = Browser(base_url)
-    assert password_login(sv, supervisor, "/audit/") == "/audit/"
-    otp_page = _location(sv.get("/audit/"))
-    assert otp_page.startswith("/account/otp/?")
-    assert (
-        _location(sv.submit(otp_page, otp_page, {"otp_token": totp_code(secret, steps_ahead=1)})) == "/audit/"
-    )
-    assert sv.get("/audit/").status_code == 200
 
     # The operator (password only) opens a marketing stop on the member workspace and submits it.
     op = Browser(base_url)
@@ -474,6 +486,14 @@ def _drive(
     press(op, ticket_page, "verify_identity", method="driver_license", documents_seen="1")
     press(op, ticket_page, "submit_for_approval", outcome="fulfilled", ground="", reason="")
     assert 'data-step="approve"' not in op.get(ticket_page).text  # four eyes
+
+    # The supervisor logs in as on any day: password, then a code from the app.
+    sv = Browser(base_url)
+    assert password_login(sv, supervisor, "/audit/") == "/audit/"
+    otp_page = _location(sv.get("/audit/"))
+    assert otp_page.startswith("/account/otp/?")
+    assert _location(sv.submit(otp_page, otp_page, {"otp_token": app.code()})) == "/audit/"
+    assert sv.get("/audit/").status_code == 200
 
     # The supervisor approves it; the stop is passed on to the affiliate by the worker.
     press(sv, ticket_page, "approve")
