@@ -204,6 +204,8 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "consentoffice"}
     )
 }
+# Likewise for the cache's keys (installations sharing one Redis database).
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
 
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "home"  # the operator home (業務ホーム, /), not the admin index
@@ -216,7 +218,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Where `manage.py collectstatic` puts the static files WhiteNoise serves in production.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 # In development static files come from the apps through the finders; production serves the
 # collected STATIC_ROOT (collectstatic) through WhiteNoise.
@@ -302,16 +305,21 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+
 # Reverse proxies (addresses or networks) whose X-Forwarded-Proto is believed; nobody else's is
 # (consentoffice.accounts.security.TrustedProxyMiddleware removes it). Empty: the header is never believed.
-TRUSTED_PROXIES = _env_list("DJANGO_TRUSTED_PROXIES")
-for _proxy in TRUSTED_PROXIES:
-    try:
-        ipaddress.ip_network(_proxy, strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"DJANGO_TRUSTED_PROXIES: {_proxy!r} is not an address or network"
-        ) from None
+def _env_networks(name: str) -> list[str]:
+    """A comma-separated list of addresses or networks, each checked."""
+    values = _env_list(name)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an address or network") from None
+    return values
+
+
+TRUSTED_PROXIES = _env_networks("DJANGO_TRUSTED_PROXIES")
 if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -321,6 +329,15 @@ PARTNER_ENDPOINT_ALLOW_HTTP = not PRODUCTION and os.environ.get("PARTNER_ENDPOIN
 PARTNER_ENDPOINT_ALLOW_PRIVATE = (
     not PRODUCTION and os.environ.get("PARTNER_ENDPOINT_ALLOW_PRIVATE", "1") == "1"
 )
+# Production: the networks of the private lines to affiliates (comma-separated addresses or
+# networks, e.g. "10.20.0.0/16"). An endpoint whose every address is public or inside one of them
+# is accepted; https:// stays mandatory. Empty: public addresses only.
+PARTNER_ENDPOINT_PRIVATE_NETWORKS = _env_networks("PARTNER_ENDPOINT_PRIVATE_NETWORKS")
+# A PEM file of the certificate authorities that sign affiliates' certificates (a private line's
+# own CA); unset: the public CAs of certifi.
+PARTNER_ENDPOINT_CA_BUNDLE = os.environ.get("PARTNER_ENDPOINT_CA_BUNDLE", "")
+if PARTNER_ENDPOINT_CA_BUNDLE and not Path(PARTNER_ENDPOINT_CA_BUNDLE).is_file():
+    raise ImproperlyConfigured("PARTNER_ENDPOINT_CA_BUNDLE: no such file")
 
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND",
@@ -334,6 +351,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "info-center@co
 # embedded file-system broker lets `make run` work with no Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+# A prefix for every key the broker writes in Redis, so that two installations (staging beside
+# production, the smoke test beside anything) can share one Redis database without taking each
+# other's tasks.
+if os.environ.get("CELERY_BROKER_KEY_PREFIX"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = os.environ["CELERY_BROKER_KEY_PREFIX"]
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -357,6 +379,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "consentoffice.celery:PersistentScheduler"
 CELERY_BEAT_SCHEDULE = {
     "deliver-partner-sync": {"task": "members.tasks.deliver_partner_sync", "schedule": timedelta(seconds=30)},
     "send-deadline-reminders": {

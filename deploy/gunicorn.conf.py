@@ -30,3 +30,7 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Worker heartbeats in memory, not on a disk that may stall.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# No control socket (gunicorn 24+ opens one in $XDG_RUNTIME_DIR or ~/.gunicorn/ by default): the
+# units reload and stop with signals, the service user's home is read-only under the units'
+# hardening, and two servers of one user would fight over the one path.
+control_socket_disable = True

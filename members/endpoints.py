@@ -5,7 +5,9 @@ An endpoint must be ``https://`` (plain ``http://`` only where ``PARTNER_ENDPOIN
 allows it, for development) and every address its host resolves to must be a public one: never
 loopback, private, link-local (the cloud metadata address 169.254.169.254 among them), multicast,
 reserved or unspecified, unless ``PARTNER_ENDPOINT_ALLOW_PRIVATE`` allows it (development, the
-demo's local stubs, the test suite's fake affiliates). Production allows neither.
+demo's local stubs, the test suite's fake affiliates). Production allows neither; it may name the
+networks of its private lines to affiliates (``PARTNER_ENDPOINT_PRIVATE_NETWORKS``), whose
+addresses are then accepted too — over ``https://`` still.
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_global and not address.is_multicast
+
+
+def _on_private_line(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Inside one of the networks named in ``PARTNER_ENDPOINT_PRIVATE_NETWORKS``."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(
+        address in ipaddress.ip_network(network, strict=False)
+        for network in getattr(settings, "PARTNER_ENDPOINT_PRIVATE_NETWORKS", ())
+    )
 
 
 def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
@@ -59,7 +71,7 @@ def check_endpoint(url: str) -> None:
     addresses = resolve(parts.hostname, port)
     if not addresses:
         raise ValidationError(_("連携先URLのホスト名を解決できません。"), code="endpoint_refused")
-    if not all(_public(address) for address in addresses):
+    if not all(_public(address) or _on_private_line(address) for address in addresses):
         raise ValidationError(
             _(
                 "連携先URLが社内・ループバック・リンクローカル等のアドレスを指しています。公開されたアドレスだけが使えます。"

@@ -14,6 +14,7 @@ record (第三者提供記録, APPI Art. 29). Signing, parsing and backoff are `
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def deliver_due_events(*, limit: int = 500, client: httpx.Client | None = None) 
     pool = None
     actor = system_user()
     owns_client = client is None
-    client = client or httpx.Client(timeout=settings.PARTNER_SYNC_TIMEOUT_SECONDS)
+    client = client or httpx.Client(timeout=settings.PARTNER_SYNC_TIMEOUT_SECONDS, verify=tls_verification())
     try:
         now = timezone.now()
         # One read per drain, one lease and one write per batch (issue 7: ≥ 300 events/s); a dead
@@ -165,6 +166,13 @@ def deliver_due_events(*, limit: int = 500, client: httpx.Client | None = None) 
     if result.dead:
         _notify_dead(result.dead)
     return result
+
+
+def tls_verification() -> ssl.SSLContext | bool:
+    """How affiliates' certificates are checked: against ``PARTNER_ENDPOINT_CA_BUNDLE`` when set
+    (the CA of a private line), else against the public CAs. Never switched off."""
+    bundle = getattr(settings, "PARTNER_ENDPOINT_CA_BUNDLE", "")
+    return ssl.create_default_context(cafile=bundle) if bundle else True
 
 
 def _send_while_held(event: PartnerSyncEvent, *, lease: Lease, client: httpx.Client) -> _Outcome | None:

@@ -131,6 +131,19 @@ def test_a_malformed_trusted_proxy_is_refused_and_a_good_one_turns_the_header_on
     assert with_proxy.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
 
 
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"PARTNER_ENDPOINT_PRIVATE_NETWORKS": "partner-line.example.jp"},
+        {"PARTNER_ENDPOINT_CA_BUNDLE": "/nonexistent/affiliates-ca.pem"},
+    ],
+    ids=["network", "ca-bundle"],
+)
+def test_the_production_settings_of_the_affiliates_line_are_checked_at_start(override):
+    result = setup_django(production_env(**good_values(), **override))
+    assert result.returncode != 0 and next(iter(override)) in result.stderr
+
+
 def test_the_embedded_broker_writes_only_under_var(tmp_path):
     """A worker on the embedded broker binds its control queue (worker remote control) in a
     folder of kombu's; that folder, like the queues, is under var/, never ``control/`` in the

@@ -11,6 +11,7 @@ from consentoffice.audit.selectors import history_diff, tracked_by_label
 from members import endpoints, partner_sync, services
 from members.models import Affiliate, PartnerSyncEvent, SyncStatus
 from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
+from tests.fake_affiliate import FakeAffiliate, tls_files
 
 
 @pytest.fixture
@@ -70,6 +71,58 @@ def test_the_endpoint_is_checked_again_when_sending(db, operator, production_rul
     assert (result.sent, result.dead) == (0, 1)
     event = PartnerSyncEvent.objects.get()
     assert (event.status, event.last_error) == (SyncStatus.DEAD, "endpoint refused")
+
+
+# --- a private line to affiliates (production: PARTNER_ENDPOINT_PRIVATE_NETWORKS) ---------------
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://10.20.3.4/", True),
+        ("https://10.20.3.4:8443/sync", True),
+        ("http://10.20.3.4/", False),  # https stays mandatory on the private line
+        ("https://10.21.0.1/", False),  # another private network
+        ("https://127.0.0.1/", False),
+        ("https://169.254.169.254/", False),
+        ("https://8.8.8.8/", True),  # public addresses as before
+    ],
+)
+def test_the_networks_of_the_private_line_are_accepted_over_https_only(
+    db, supervisor, production_rules, settings, url, accepted
+):
+    settings.PARTNER_ENDPOINT_PRIVATE_NETWORKS = ["10.20.0.0/16"]
+    if accepted:
+        endpoints.check_endpoint(url)
+    else:
+        with pytest.raises(ValidationError):
+            endpoints.check_endpoint(url)
+
+
+def test_the_affiliates_certificate_is_checked_against_the_configured_ca(
+    db, operator, production_rules, settings, tmp_path
+):
+    """Without the CA of the private line the certificate is refused (retried, nothing accepted by
+    the affiliate); with PARTNER_ENDPOINT_CA_BUNDLE the same event is delivered."""
+    settings.PARTNER_ENDPOINT_PRIVATE_NETWORKS = ["127.0.0.1/32"]
+    settings.PARTNER_SYNC_BACKOFF_BASE_SECONDS = 0.0
+    tls = tls_files(tmp_path)
+    with FakeAffiliate("secret-of-the-line", tls=tls) as fake:
+        affiliate = AffiliateFactory(endpoint=fake.url, shared_secret="secret-of-the-line")
+        member = MemberFactory()
+        ContractFactory(member=member, affiliate=affiliate)
+        services.update_member(member, actor=operator, reason="住所変更", city="港区")
+
+        refused = partner_sync.deliver_due_events()
+        event = PartnerSyncEvent.objects.get()
+        assert (refused.sent, refused.retried) == (0, 1)
+        assert event.last_error == "transport error: ConnectError" and fake.received == []
+
+        settings.PARTNER_ENDPOINT_CA_BUNDLE = str(tls.ca_file)
+        PartnerSyncEvent.objects.filter(pk=event.pk).update(next_attempt_at=event.occurred_at)
+        delivered = partner_sync.deliver_due_events()
+    assert delivered.sent == 1
+    assert fake.event_ids() == [str(event.event_id)] and fake.bad_signatures == 0
 
 
 def test_a_secret_cannot_be_typed_in(db, supervisor):
