@@ -66,6 +66,25 @@ def is_loopback(request) -> bool:
         return False
 
 
+# Headers a proxy adds; a request carrying one came through a proxy, whatever REMOTE_ADDR says.
+FORWARDED_HEADERS = (
+    "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_REAL_IP",
+)
+
+
+def is_direct_local(request) -> bool:
+    """A caller on this machine itself: loopback, and not through a proxy. A TLS proxy on the same
+    host makes every visitor's request arrive from loopback, so a request from a trusted proxy, or
+    carrying any forwarding header, does not count (the health details, the metrics)."""
+    if not is_loopback(request) or from_trusted_proxy(request):
+        return False
+    return not any(header in request.META for header in FORWARDED_HEADERS)
+
+
 class TrustedProxyMiddleware:
     """``X-Forwarded-Proto`` counts only when a proxy named in ``TRUSTED_PROXIES`` sent it.
 
