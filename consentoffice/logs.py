@@ -53,11 +53,16 @@ def new_request_id() -> str:
 
 
 class ContextFilter(logging.Filter):
-    """Every record gets ``request_id`` and ``task_id`` (``None`` outside a request or task)."""
+    """Every record gets ``request_id`` and ``task_id`` (``None`` outside a request or task).
+
+    Django writes its "Not Found" and "Internal Server Error" lines after the middleware returned
+    (the context is gone by then); they carry the request itself, and so its id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = request_id_var.get()
+            record.request_id = request_id_var.get() or getattr(
+                getattr(record, "request", None), "request_id", None
+            )
         if getattr(record, "task_id", None) is None:
             record.task_id = task_id_var.get()
         return True

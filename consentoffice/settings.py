@@ -441,6 +441,7 @@ LOGGING = {
             "fmt": "%(levelname)s %(name)s %(message)s",
             "rename_fields": {"levelname": "level", "name": "logger"},
             "timestamp": True,
+            "json_ensure_ascii": False,
         },
     },
     "filters": {
