@@ -155,7 +155,9 @@ def _business_data(operator) -> None:
         contract = ContractFactory(contracted_on=date(2024, 1, 20))
         bureau_services.record_contract_event(actor=system, contract=contract, record_type="contract")
     # Test setup: two of the records came back rejected (the import of an answer file has its own tests).
-    Submission.objects.filter(pk__in=Submission.objects.values("pk")[:2]).update(status=SubmissionStatus.REJECTED)
+    Submission.objects.filter(pk__in=Submission.objects.values("pk")[:2]).update(
+        status=SubmissionStatus.REJECTED
+    )
     Heartbeat.objects.update_or_create(name=BEAT, defaults={"last_seen": now - timedelta(seconds=90)})
 
 
