@@ -24,7 +24,7 @@ from __future__ import annotations
 import hmac
 import os
 import shutil
-from functools import cache
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -67,6 +67,12 @@ def service_dirs() -> list[Path]:
     return sorted(d for d in base.iterdir() if d.is_dir() and (pid := _owner(d)) and _alive(pid))
 
 
+# This process's directory once chosen; a forked child (a Celery pool process) inherits it.
+_service_dir: Path | None = None
+_lock = threading.Lock()
+_instruments: SimpleNamespace | None = None
+
+
 def start_service(kind: str, owner: int) -> Path:
     """Point this process (and the processes it forks) at ``<METRICS_DIR>/<kind>-<owner>`` and
     remove the directories of services that no longer run. Before the first metric is written."""
@@ -79,14 +85,23 @@ def start_service(kind: str, owner: int) -> Path:
     directory = base / f"{kind}-{owner}"
     directory.mkdir(exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    global _service_dir
+    _service_dir = directory
     return directory
 
 
-@cache
 def instruments() -> SimpleNamespace:
     """The request and task metrics, created on first use (the directory is chosen by then)."""
-    base = str(settings.METRICS_DIR)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR", base) == base:
+    if _instruments is None:
+        with _lock:  # gunicorn's threads: one set of metrics per process
+            if _instruments is None:
+                _create()
+    return _instruments
+
+
+def _create() -> None:
+    global _instruments
+    if _service_dir is None:
         # Not a Celery worker (its worker_init chose a directory): a web process, owned by the
         # process that started it (the gunicorn master, or the shell of runserver and tests).
         start_service(WEB, os.getppid())
@@ -94,7 +109,7 @@ def instruments() -> SimpleNamespace:
 
     if not values.ValueClass._multiprocess:
         raise RuntimeError("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set")
-    return SimpleNamespace(
+    _instruments = SimpleNamespace(
         request_seconds=Histogram(
             "consentoffice_http_request_duration_seconds",
             "Time to answer a request, by view (URL name), method and status class.",

@@ -13,18 +13,22 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
 
+from consentoffice.celery import app
 from consentoffice.models import Heartbeat
 from consentoffice.tasks import BEAT
 from tests.conftest import Client
-from tests.integration.test_worker import broker_at, wait_for, worker
+from tests.integration.test_worker import broker_at, wait_for
 from tests.observability import json_lines
 from tests.observability.test_metrics import samples, value
+from tests.observability.urls import QUEUE
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,6 +39,14 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 TASK = "consentoffice.tasks.beat_heartbeat"
 COUNTER = "consentoffice_celery_tasks_total"
+
+
+@contextmanager
+def _worker():
+    with start_worker(
+        app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING", queues=[QUEUE]
+    ):
+        yield
 
 
 def _tasks_done() -> float:
@@ -50,11 +62,15 @@ def _queue_from_a_request() -> str:
 
 def test_the_test_worker_logs_the_task_with_the_id_of_the_request_that_queued_it(redis_available):
     before = _tasks_done()
-    # The console handler is captured once the worker is up: starting it configures logging anew.
-    with broker_at(redis_available), worker(), json_lines() as (lines, _raw):
-        request_id = _queue_from_a_request()
+    with broker_at(redis_available), _worker():
+        # A first task shows the worker is up: starting it configures logging anew (Celery's Django
+        # fixup), so the console handler is captured after that.
+        _queue_from_a_request()
         assert wait_for(lambda: _tasks_done() == before + 1, timeout=30)
-        parsed = lines()
+        with json_lines() as (lines, _raw):
+            request_id = _queue_from_a_request()
+            assert wait_for(lambda: _tasks_done() == before + 2, timeout=30)
+            parsed = lines()
     task_lines = [line for line in parsed if line.get("logger") == "consentoffice.task"]
     assert len(task_lines) == 1, parsed
     line = task_lines[0]
@@ -90,7 +106,7 @@ def test_a_prefork_worker_process_logs_json_and_its_metrics_reach_the_endpoint(r
                 "--pool=prefork",
                 "--concurrency=1",
             ]
-            + ["--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            + ["--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", QUEUE],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -1,9 +1,11 @@
 """The project's URLs and two of the tests' own: a view that fails and one that queues a task."""
 
+import os
+
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import path
 
-from consentoffice.core.queue import enqueue_on_commit
 from consentoffice.urls import urlpatterns as project_urls
 
 
@@ -11,10 +13,15 @@ def boom(request):
     raise RuntimeError("a fault in a view")
 
 
+# A queue of this test process's own: a worker of another test process (pytest -n) on the same
+# Redis must not take the task.
+QUEUE = f"tests-observability-{os.getpid()}"
+
+
 def queue_heartbeat(request):
     from consentoffice.tasks import beat_heartbeat
 
-    enqueue_on_commit(beat_heartbeat)
+    transaction.on_commit(lambda: beat_heartbeat.apply_async(queue=QUEUE))
     return HttpResponse("queued")
 
 
