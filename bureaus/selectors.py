@@ -58,6 +58,12 @@ def recent_batches(bureau: Bureau, limit: int = 10) -> list[SubmissionBatch]:
     return list(SubmissionBatch.objects.filter(bureau=bureau).order_by("-created_at", "-id")[:limit])
 
 
+def open_reject_count() -> int:
+    """How many rejected records wait for an operator to fix and resubmit, all bureaus together
+    (the home's alert and the metrics' gauge)."""
+    return Submission.objects.filter(status=SubmissionStatus.REJECTED).count()
+
+
 def open_rejects(bureau: Bureau | None = None, limit: int = 50) -> QuerySet[Submission]:
     """Rejected records waiting for an operator to fix and resubmit."""
     rows = Submission.objects.filter(status=SubmissionStatus.REJECTED).select_related(

@@ -12,6 +12,9 @@ app = Celery("consentoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# The request id in task messages, one log line and the metrics per task (consentoffice.logs).
+from consentoffice import logs  # noqa: E402, F401
+
 
 def _prepare_embedded_broker() -> None:
     """The file-system broker needs its folders before a producer or worker touches them."""

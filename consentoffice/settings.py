@@ -85,7 +85,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: X-Forwarded-Proto is dropped unless a trusted proxy sent it.
+    # Outermost: the request id, one log line and the metrics of every request, refused ones too.
+    "consentoffice.logs.RequestLogMiddleware",
+    # X-Forwarded-Proto is dropped unless a trusted proxy sent it.
     "consentoffice.accounts.security.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -305,6 +307,14 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# Metrics (consentoffice.metrics, /metrics/): the scraper sends ``Authorization: Bearer <token>``.
+# Without a token only a caller on this machine, not through a proxy, may scrape, and never in
+# production. Each service's processes write their counters under METRICS_DIR (prometheus_client's
+# multiprocess mode reads PROMETHEUS_MULTIPROC_DIR, so it is set before the library is imported).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_DIR = Path(os.environ.get("METRICS_DIR", VAR_DIR / "prometheus"))
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(METRICS_DIR))
+
 
 # Reverse proxies (addresses or networks) whose X-Forwarded-Proto is believed; nobody else's is
 # (consentoffice.accounts.security.TrustedProxyMiddleware removes it). Empty: the header is never believed.
@@ -378,6 +388,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 9 * 60
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker logs through LOGGING above (JSON in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULER = "consentoffice.celery:PersistentScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -437,17 +449,44 @@ INFORMATION_CENTER = {
 }
 
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
+# json: one JSON object per line (production's default, docs/operations.md, Logs); plain: one
+# readable line (development's default).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"plain_forbidden": {"()": "consentoffice.core.log_filters.PlainForbidden"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "consentoffice.logs.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+            "json_ensure_ascii": False,
+        },
+    },
+    "filters": {
+        "plain_forbidden": {"()": "consentoffice.core.log_filters.PlainForbidden"},
+        "route_not_path": {"()": "consentoffice.logs.RouteNotPath"},
+        "context": {"()": "consentoffice.logs.ContextFilter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # A 403 is one warning line without a traceback (consentoffice.core.log_filters).
-        "django.request": {"filters": ["plain_forbidden"]},
+        # A 403 is one warning line without a traceback (consentoffice.core.log_filters); other
+        # 4xx/5xx lines name the URL pattern, not the path (consentoffice.logs.RouteNotPath).
+        "django.request": {"filters": ["route_not_path", "plain_forbidden"]},
+        "django.security": {"filters": ["route_not_path"]},
+        # runserver's access line holds the raw path and query string; the request line replaces it.
+        "django.server": {"level": "WARNING"},
+        # Celery's own "Task … succeeded" lines repeat the task line (consentoffice.logs) with the
+        # task's return value; failures (ERROR, with the traceback) stay.
+        "celery.app.trace": {"level": "WARNING"},
         # At DEBUG the template engine logs each failed variable lookup with the whole context
         # (members' names and addresses on a page): never below INFO, whatever DJANGO_LOG_LEVEL says.
         "django.template": {"level": "INFO"},

@@ -1,9 +1,16 @@
+from datetime import datetime
+
 from celery import shared_task
 from django.utils import timezone
 
 from consentoffice.models import Heartbeat
 
 BEAT = "beat"
+
+
+def last_beat() -> datetime | None:
+    """When beat last ran (its heartbeat task, below, written by a worker); ``None`` if never."""
+    return Heartbeat.objects.filter(name=BEAT).values_list("last_seen", flat=True).first()
 
 
 @shared_task(name="consentoffice.tasks.beat_heartbeat")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from consentoffice import views
+from consentoffice import metrics, views
 from consentoffice.accounts import views as account_views
 from consentoffice.core import converters  # noqa: F401  (registers <member_no:…>)
 from consentoffice.home import views as home_views
@@ -29,6 +29,7 @@ urlpatterns = [
     path("security/enrolment-codes/", account_views.enrolment_codes, name="enrolment_codes"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.healthz, name="healthz"),
+    path("metrics/", metrics.metrics_view, name="metrics"),
     path("partners/", include("members.urls")),
     path("requests/", include("requests.urls")),
     path("audit/", include("consentoffice.audit.urls")),
@@ -36,3 +37,5 @@ urlpatterns = [
     path("admin/login/", account_views.login, name="account_login"),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "consentoffice.views.server_error"

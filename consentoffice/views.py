@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from consentoffice.accounts.security import is_loopback
+from consentoffice.accounts.security import is_direct_local
 from consentoffice.celery import app as celery_app
 from consentoffice.core import roles
-from consentoffice.models import Heartbeat
-from consentoffice.tasks import BEAT
+from consentoffice.tasks import last_beat
 
 BEAT_MAX_AGE_SECONDS = 5 * 60
 
@@ -37,16 +37,16 @@ def _broker() -> dict:
 
 def _beat() -> dict:
     try:
-        beat = Heartbeat.objects.filter(name=BEAT).first()
+        last_seen = last_beat()
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
-    if beat is None:
+    if last_seen is None:
         return {"ok": False, "age_seconds": None}
-    age = (timezone.now() - beat.last_seen).total_seconds()
+    age = (timezone.now() - last_seen).total_seconds()
     return {
         "ok": age <= BEAT_MAX_AGE_SECONDS,
         "age_seconds": round(age),
-        "last_seen": beat.last_seen.isoformat(),
+        "last_seen": last_seen.isoformat(),
     }
 
 
@@ -68,8 +68,18 @@ def healthz(request):
 
 def may_see_details(request) -> bool:
     user = getattr(request, "user", None)
-    if is_loopback(request):
+    if is_direct_local(request):
         return True
     # A supervisor who has entered the password but not yet the second factor is not one yet.
     verified = getattr(user, "is_verified", lambda: False)
     return bool(user and user.is_authenticated and verified() and user.has_perm(roles.VIEW_AUDIT))
+
+
+def server_error(request):
+    """``handler500``: Django's own renders 500.html without any context; this one gives it the
+    request's id (consentoffice.logs), so an operator can quote it. Nothing else: the database or
+    the session may be what failed."""
+    from consentoffice.logs import current_request_id
+
+    template = loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"request_id": current_request_id()}))

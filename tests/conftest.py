@@ -3,14 +3,21 @@ CI (REQUIRE_SERVICES=1) when it cannot be reached."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import time
 from urllib.parse import urlparse
 
 # Tests never touch the developer's embedded broker folder or the real encryption keys.
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("CONSENTOFFICE_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+# Each test process (each xdist worker) counts requests and tasks in metrics files of its own.
+if "METRICS_DIR" not in os.environ:
+    os.environ["METRICS_DIR"] = tempfile.mkdtemp(prefix="consentoffice-metrics-")
+    atexit.register(shutil.rmtree, os.environ["METRICS_DIR"], ignore_errors=True)
 
 import pytest
 from django.contrib.auth.models import Group

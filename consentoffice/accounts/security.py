@@ -66,6 +66,32 @@ def is_loopback(request) -> bool:
         return False
 
 
+# Headers a proxy adds; a request carrying one came through a proxy, whatever REMOTE_ADDR says.
+FORWARDED_HEADERS = (
+    "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_REAL_IP",
+)
+
+
+def came_through_proxy(request) -> bool:
+    """From a trusted proxy, or carrying a header only a proxy adds. ``TrustedProxyMiddleware``
+    decides it before it drops an untrusted ``X-Forwarded-Proto`` (``request.forwarded``)."""
+    remembered = getattr(request, "forwarded", None)
+    if remembered is not None:
+        return remembered
+    return from_trusted_proxy(request) or any(header in request.META for header in FORWARDED_HEADERS)
+
+
+def is_direct_local(request) -> bool:
+    """A caller on this machine itself: loopback, and not through a proxy. A TLS proxy on the same
+    host makes every visitor's request arrive from loopback, so a request from a trusted proxy, or
+    carrying any forwarding header, does not count (the health details, the metrics)."""
+    return is_loopback(request) and not came_through_proxy(request)
+
+
 class TrustedProxyMiddleware:
     """``X-Forwarded-Proto`` counts only when a proxy named in ``TRUSTED_PROXIES`` sent it.
 
@@ -78,6 +104,7 @@ class TrustedProxyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        request.forwarded = came_through_proxy(request)
         if "HTTP_X_FORWARDED_PROTO" in request.META and not from_trusted_proxy(request):
             del request.META["HTTP_X_FORWARDED_PROTO"]
         return self.get_response(request)

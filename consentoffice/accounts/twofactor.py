@@ -59,6 +59,7 @@ OTP_EXEMPT_PREFIXES: tuple[str, ...] = (
     "/i18n/",
     "/static/",
     "/healthz/",
+    "/metrics/",  # the scraper's: a token or this machine, never a session
     "/partners/",
 )
 

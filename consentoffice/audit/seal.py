@@ -22,7 +22,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Min, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from consentoffice.audit.selectors import tracked_models
@@ -52,6 +53,27 @@ def sources() -> list[Source]:
 def _sealed_up_to(source: Source) -> int:
     """The table's highest sealed id (one probe of the (table, row_id) unique index)."""
     return AuditSeal.objects.filter(table=source.table).aggregate(m=Max("row_id"))["m"] or 0
+
+
+def unsealed_rows() -> tuple[int, datetime | None]:
+    """How many audit rows wait for their seal, and the date of the oldest of them: one query
+    over every table (each table's rows above its highest sealed id, ``_sealed_up_to``)."""
+    parts = []
+    for source in sources():
+        mark = (
+            AuditSeal.objects.filter(table=source.table).order_by().values("table").annotate(m=Max("row_id"))
+        )
+        parts.append(
+            source.model.objects.filter(**{f"{source.pk}__gt": Coalesce(Subquery(mark.values("m")), 0)})
+            .order_by()
+            .annotate(group=Value(source.table))
+            .values("group")
+            .annotate(n=Count("*"), oldest=Min(source.date_field))
+            .values("n", "oldest")
+        )
+    rows = list(parts[0].union(*parts[1:], all=True))
+    dates = [row["oldest"] for row in rows if row["oldest"] is not None]
+    return sum(row["n"] for row in rows), min(dates, default=None)
 
 
 # --- Sealing ---------------------------------------------------------------------------------

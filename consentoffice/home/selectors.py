@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from bureaus.models import Submission, SubmissionStatus
+from bureaus.selectors import open_reject_count
 from consentoffice.models import Notification
 from members.models import PartnerSyncEvent, SyncDirection, SyncStatus
 from requests import rules
@@ -64,7 +64,7 @@ def system_alerts(user) -> dict[str, int | None]:
     """
     alerts: dict[str, int | None] = {"bureau_rejects": None, "sync_dead": None}
     if user.has_perm("bureaus.view_submission"):
-        alerts["bureau_rejects"] = Submission.objects.filter(status=SubmissionStatus.REJECTED).count()
+        alerts["bureau_rejects"] = open_reject_count()
     if user.has_perm("members.view_partnersyncevent"):
         alerts["sync_dead"] = PartnerSyncEvent.objects.filter(
             status=SyncStatus.DEAD, direction=SyncDirection.OUTBOUND

@@ -41,5 +41,9 @@ def test_the_forwarded_scheme_counts_only_from_a_trusted_proxy(settings, peer, p
 def test_the_middleware_runs_before_the_https_redirect(settings):
     from django.conf import settings as conf
 
-    assert conf.MIDDLEWARE[0] == "consentoffice.accounts.security.TrustedProxyMiddleware"
-    assert conf.MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") == 1
+    # Only the request log (which reads no scheme and redirects nothing) is outside it.
+    assert conf.MIDDLEWARE[:3] == [
+        "consentoffice.logs.RequestLogMiddleware",
+        "consentoffice.accounts.security.TrustedProxyMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+    ]

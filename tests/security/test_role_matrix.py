@@ -120,6 +120,9 @@ URLS: dict[str, Row] = {
     "audit/access/export.csv": Row(lambda w: "/audit/access/export.csv", (LOGIN, 403, 200, 200)),
     "i18n/setlang/": Row(lambda w: "/i18n/setlang/", (302, 302, 302, 302), "post", {"language": "ja"}),
     "healthz/": Row(lambda w: "/healthz/", (200, 200, 200, 200)),
+    # The scraper's endpoint: no login, a bearer token or a caller on this machine not through a
+    # proxy; the test client is one (REMOTE_ADDR 127.0.0.1). Refusals: tests/test_metrics.py.
+    "metrics/": Row(lambda w: "/metrics/", (200, 200, 200, 200)),
     # Authenticated by the affiliate's signature, not a login: an unsigned body is refused alike.
     "partners/<slug:code>/member-changes": Row(
         lambda w: f"/partners/{w.affiliate.code}/member-changes", (401, 401, 401, 401), "post", json=True
