@@ -91,6 +91,7 @@ FILE_COVERAGE: dict[str, str] = {
     "consentoffice/devtools/bench/jobs.py": "benchmark files of generated data",
     "consentoffice/devtools/bench/children.py": "benchmark files of generated data",
     "requests/views.py": "reads disclosure files only",
+    "consentoffice/management/commands/verify_private_files.py": "reads package and batch files only",
 }
 MEMBER_FIELDS = {"family_name", "given_name", "member_no", "phone", "email", "birth_date"}
 
