@@ -381,6 +381,8 @@ def test_production_as_the_readme_says(tmp_path, redis_db, database):
         "PARTNER_ENDPOINT_CA_BUNDLE": str(tls.ca_file),
         "PARTNER_SYNC_BACKOFF_BASE_SECONDS": "1",
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "METRICS_DIR": str(var / "prometheus"),
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
     }
     example = env_file_variables(ENV_EXAMPLE)
     assert not set(values) - set(example), "deploy/consentoffice.env.example must name every variable"
@@ -443,6 +445,37 @@ def test_production_as_the_readme_says(tmp_path, redis_db, database):
                 eventually(lambda: anchors.exists() and anchors.read_text().strip(), "the seal ran", stack)
                 verified = stack.run(".venv/bin/python manage.py verify_audit")
                 assert verified.startswith("OK seals=") and "problems=0" in verified, verified
+
+                # /metrics/ with the token: the web's request figures, the worker's task figures
+                # (same host, METRICS_DIR) and the business gauges.
+                def scraped():
+                    response = httpx.get(
+                        f"http://127.0.0.1:{port}/metrics/",
+                        headers={
+                            "Host": HOST,
+                            "X-Forwarded-Proto": "https",
+                            "Authorization": f"Bearer {values['METRICS_TOKEN']}",
+                        },
+                    )
+                    assert response.status_code == 200, response.status_code
+                    text = response.text
+                    sealed = re.search(
+                        r'consentoffice_celery_tasks_total\{(?=[^}]*task="consentoffice\.tasks\.seal_audit_trail")'
+                        r'(?=[^}]*outcome="success")[^}]*\} [1-9]',
+                        text,
+                    )
+                    return text if sealed else None
+
+                metrics = eventually(scraped, "the seal task's count on /metrics/", stack)
+                assert "consentoffice_http_request_duration_seconds_bucket" in metrics
+                assert "consentoffice_tickets_open" in metrics
+                assert (
+                    httpx.get(
+                        f"http://127.0.0.1:{port}/metrics/",
+                        headers={"Host": HOST, "X-Forwarded-Proto": "https"},
+                    ).status_code
+                    == 403
+                )
             stack.assert_running()
     finally:
         stack.stop()
@@ -508,7 +541,10 @@ def _drive(
         return response.status_code == 200 and response.json()
 
     body = eventually(green, "/healthz/ green", stack)
-    assert body["status"] == "ok" and all(check["ok"] for check in body["checks"].values())
+    # Through the proxy a stranger gets the bare status; the supervisor (second factor) the checks.
+    assert body == {"status": "ok"}, body
+    checks = sv.get("/healthz/").json()["checks"]
+    assert set(checks) == {"database", "broker", "beat"} and all(c["ok"] for c in checks.values()), checks
     for browser in (health, sv, op):
         browser.close()
 
