@@ -25,7 +25,7 @@ from consentoffice.celery import app
 from consentoffice.models import Heartbeat
 from consentoffice.tasks import BEAT
 from tests.conftest import Client
-from tests.integration.test_worker import broker_at, wait_for
+from tests.integration.test_worker import BROKER_KEY_PREFIX, broker_at, wait_for
 from tests.observability import json_lines
 from tests.observability.test_metrics import samples, value
 from tests.observability.urls import QUEUE
@@ -43,10 +43,18 @@ COUNTER = "consentoffice_celery_tasks_total"
 
 @contextmanager
 def _worker():
-    with start_worker(
-        app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING", queues=[QUEUE]
-    ):
-        yield
+    # ``queues=`` selects the queues on the app itself (Celery's ``Queues.select``), and the
+    # selection outlives the worker: later test workers would consume this queue only and never
+    # see the default one. Put the app's selection back afterwards.
+    queues = app.amqp.queues
+    selected = queues._consume_from
+    try:
+        with start_worker(
+            app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING", queues=[QUEUE]
+        ):
+            yield
+    finally:
+        queues._consume_from = selected
 
 
 def _tasks_done() -> float:
@@ -88,6 +96,7 @@ def test_a_prefork_worker_process_logs_json_and_its_metrics_reach_the_endpoint(r
         "DJANGO_SETTINGS_MODULE": "consentoffice.settings",
         "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict),
         "CELERY_BROKER_URL": redis_available,
+        "CELERY_BROKER_KEY_PREFIX": BROKER_KEY_PREFIX,
         "LOG_FORMAT": "json",
         "DJANGO_LOG_LEVEL": "INFO",
         "METRICS_DIR": str(settings.METRICS_DIR),

@@ -59,16 +59,26 @@ def quick(settings):
     settings.PARTNER_SYNC_MAX_ATTEMPTS = 3
 
 
+# Every broker key of this test process starts with its own prefix (CELERY_BROKER_KEY_PREFIX in
+# production): under pytest-xdist the other process's test worker, on another test database,
+# would otherwise take this process's tasks from the same Redis database and find nothing.
+BROKER_KEY_PREFIX = f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}:"
+
+
 @contextmanager
 def broker_at(url: str):
-    """Point the Celery app at ``url`` (Celery reads CELERY_BROKER_URL from the environment first)."""
+    """Point the Celery app at ``url`` (Celery reads CELERY_BROKER_URL from the environment first),
+    with this process's key prefix."""
     previous = os.environ.get("CELERY_BROKER_URL")
+    previous_options = app.conf.broker_transport_options
     os.environ["CELERY_BROKER_URL"] = url
+    app.conf.broker_transport_options = {**(previous_options or {}), "global_keyprefix": BROKER_KEY_PREFIX}
     _forget_connections()
     try:
         yield
     finally:
         _forget_connections()
+        app.conf.broker_transport_options = previous_options
         if previous is None:
             os.environ.pop("CELERY_BROKER_URL", None)
         else:
@@ -180,6 +190,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_each_event_is_applied_on
             "DJANGO_SETTINGS_MODULE": "consentoffice.settings",
             "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict),
             "CELERY_BROKER_URL": redis_available,
+            "CELERY_BROKER_KEY_PREFIX": BROKER_KEY_PREFIX,
             "PARTNER_SYNC_LEASE_SECONDS": "3",
             "PARTNER_SYNC_TIMEOUT_SECONDS": "10",
         }

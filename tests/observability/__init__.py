@@ -19,14 +19,19 @@ def json_lines():
     config = dict(settings.LOGGING["formatters"]["json"])
     factory = logging.config.DictConfigurator({}).resolve(config.pop("()"))
     buffer = io.StringIO()
-    previous_formatter, previous_stream = handler.formatter, handler.stream
+    root = logging.getLogger()
+    previous_formatter, previous_stream, previous_level = handler.formatter, handler.stream, root.level
     handler.setFormatter(factory(**config))
     handler.setStream(buffer)
+    # The root level as LOGGING sets it: a Celery test worker started earlier in this process
+    # (``start_worker(loglevel="WARNING")``) may have lowered it, which production never does.
+    root.setLevel(settings.LOGGING["root"]["level"])
     try:
         yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()], buffer
     finally:
         handler.setFormatter(previous_formatter)
         handler.setStream(previous_stream)
+        root.setLevel(previous_level)
 
 
 def request_lines(lines: list[dict]) -> list[dict]:
