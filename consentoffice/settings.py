@@ -171,7 +171,8 @@ AXES_USERNAME_CALLABLE = "consentoffice.accounts.security.axes_username"
 AXES_LOCKOUT_CALLABLE = "consentoffice.accounts.views.lockout"
 AXES_HTTP_RESPONSE_CODE = 429
 # The client address is REMOTE_ADDR only: a client-sent X-Forwarded-For must not choose it
-# (behind a proxy, let the proxy set REMOTE_ADDR). Same rule as consentoffice.accounts.ratelimit.
+# (behind a trusted proxy, TrustedProxyMiddleware puts the proxy's X-Real-IP there). Same rule as
+# consentoffice.accounts.ratelimit.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 AXES_COOLOFF_MESSAGE = _(
     "ログインの失敗が続いたため、一時的にログインできません。30分ほど待ってからもう一度お試しください。"

@@ -53,9 +53,10 @@ def hit(scope: str, key: str, *, limit: int, window: int, now: float | None = No
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The peer address. Behind a reverse proxy set the proxy to overwrite REMOTE_ADDR (or run
-    the app server with its trusted-proxy option); a client-sent X-Forwarded-For is never used,
-    it would let anyone pick a fresh address per request."""
+    """The client's address: REMOTE_ADDR, which behind a trusted proxy is the address the proxy
+    names (``consentoffice.accounts.security.TrustedProxyMiddleware``, before this middleware). A
+    client-sent X-Forwarded-For or X-Real-IP is never used: it would let anyone pick a fresh
+    address per request."""
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

@@ -47,16 +47,37 @@ def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddre
     return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
+# Where ``TrustedProxyMiddleware`` keeps the peer's own address when it puts the client's, as
+# the trusted proxy named it, in REMOTE_ADDR.
+PEER_ADDR = "consentoffice.peer_addr"
+
+
+def peer_address(request) -> str:
+    """The address of whoever connected to the server: the proxy, if one passed the request on."""
+    return request.META.get(PEER_ADDR) or request.META.get("REMOTE_ADDR", "")
+
+
 def from_trusted_proxy(request) -> bool:
-    """Whether the peer (REMOTE_ADDR) is one of ``settings.TRUSTED_PROXIES`` (addresses or networks)."""
+    """Whether the peer is one of ``settings.TRUSTED_PROXIES`` (addresses or networks)."""
     proxies = tuple(getattr(settings, "TRUSTED_PROXIES", ()))
     if not proxies:
         return False
     try:
-        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        peer = ipaddress.ip_address(peer_address(request))
     except ValueError:
         return False
     return any(peer in network for network in _networks(proxies))
+
+
+def proxied_client_address(request) -> str | None:
+    """The client's address as a trusted proxy names it in ``X-Real-IP`` (one address, which the
+    proxy sets and overwrites), or None: from anyone else, or not an address, it is ignored."""
+    if not from_trusted_proxy(request):
+        return None
+    try:
+        return str(ipaddress.ip_address(request.META.get("HTTP_X_REAL_IP", "").strip()))
+    except ValueError:
+        return None
 
 
 def is_loopback(request) -> bool:
@@ -93,11 +114,17 @@ def is_direct_local(request) -> bool:
 
 
 class TrustedProxyMiddleware:
-    """``X-Forwarded-Proto`` counts only when a proxy named in ``TRUSTED_PROXIES`` sent it.
+    """``X-Forwarded-Proto`` and ``X-Real-IP`` count only when a proxy named in
+    ``TRUSTED_PROXIES`` sent them.
 
     Django's ``SECURE_PROXY_SSL_HEADER`` believes the header from anyone; a client talking to the
     server directly could claim HTTPS. Here the header is dropped unless the peer is a trusted
     proxy, before SecurityMiddleware (the HTTPS redirect) or CSRF read ``request.is_secure()``.
+
+    Behind the proxy every request arrives from the proxy's address; the client's, as the proxy
+    names it in ``X-Real-IP``, becomes ``REMOTE_ADDR``, so the rate limits and the login lockout
+    (django-axes reads ``REMOTE_ADDR`` only) count each client, not the whole office as one. A
+    client reaching the server directly cannot choose its address: from it the header is ignored.
     """
 
     def __init__(self, get_response):
@@ -107,6 +134,10 @@ class TrustedProxyMiddleware:
         request.forwarded = came_through_proxy(request)
         if "HTTP_X_FORWARDED_PROTO" in request.META and not from_trusted_proxy(request):
             del request.META["HTTP_X_FORWARDED_PROTO"]
+        client = proxied_client_address(request)
+        if client is not None:
+            request.META[PEER_ADDR] = request.META.get("REMOTE_ADDR", "")
+            request.META["REMOTE_ADDR"] = client
         return self.get_response(request)
 
 
