@@ -145,20 +145,20 @@ class RequestLogMiddleware:
             response = self.get_response(request)
             seconds = time.perf_counter() - started
             response.headers[REQUEST_ID_HEADER] = request_id
-            view = view_of(request)
+            view, route = view_of(request), route_of(request)
             metrics.observe_request(
                 view=view, method=request.method, status=response.status_code, seconds=seconds
             )
             request_logger.info(
                 "%s %s %s %.1fms",
                 request.method,
-                route_of(request),
+                route,
                 response.status_code,
                 seconds * 1000,
                 extra={
                     "user_id": _user_id(request),
                     "method": request.method,
-                    "route": route_of(request),
+                    "route": route,
                     "view": view,
                     "status": response.status_code,
                     "duration_ms": round(seconds * 1000, 1),

@@ -59,12 +59,18 @@ def _owner(directory: Path) -> int | None:
     return int(pid) if pid.isdigit() else None
 
 
+def _running(directory: Path) -> bool:
+    """A service's directory whose starting process is still alive."""
+    pid = _owner(directory)
+    return directory.is_dir() and pid is not None and _alive(pid)
+
+
 def service_dirs() -> list[Path]:
-    """The directories of the services still running (their starting process is alive)."""
+    """The directories of the services still running."""
     base = Path(settings.METRICS_DIR)
     if not base.is_dir():
         return []
-    return sorted(d for d in base.iterdir() if d.is_dir() and (pid := _owner(d)) and _alive(pid))
+    return sorted(d for d in base.iterdir() if _running(d))
 
 
 # This process's directory once chosen; a forked child (a Celery pool process) inherits it.
@@ -79,8 +85,7 @@ def start_service(kind: str, owner: int) -> Path:
     base = Path(settings.METRICS_DIR)
     base.mkdir(parents=True, exist_ok=True)
     for stale in base.iterdir():
-        pid = _owner(stale)
-        if stale.is_dir() and (pid is None or not _alive(pid)):
+        if stale.is_dir() and not _running(stale):
             shutil.rmtree(stale, ignore_errors=True)
     directory = base / f"{kind}-{owner}"
     directory.mkdir(exist_ok=True)

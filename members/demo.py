@@ -21,13 +21,13 @@ from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from faker import Faker
 
 from consentoffice.accounts import twofactor
+from consentoffice.accounts.users import create_staff_user
 from consentoffice.core import roles
 from members import services
 from members.models import (
@@ -312,14 +312,12 @@ def seed_users(ctx: DemoContext) -> int:
         user = User.objects.filter(username=spec.username).first()
         created = user is None
         if created:
-            user = User(username=spec.username, last_name=spec.last_name, first_name=spec.first_name)
-            validate_password(ctx.password, user)
-            user = User.objects.create_user(
+            user = create_staff_user(
                 username=spec.username,
+                role=spec.role,
                 password=ctx.password,
                 last_name=spec.last_name,
                 first_name=spec.first_name,
-                is_staff=True,
             )
             created_count += 1
         group = Group.objects.get(name=spec.role)

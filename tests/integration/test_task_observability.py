@@ -9,17 +9,14 @@ prefork pool in its own process, whose child runs the task and writes its metric
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from django.db import connection
 
 from consentoffice.celery import app
 from consentoffice.models import Heartbeat
@@ -29,6 +26,7 @@ from tests.integration.test_worker import BROKER_KEY_PREFIX, broker_at, wait_for
 from tests.observability import json_lines
 from tests.observability.test_metrics import samples, value
 from tests.observability.urls import QUEUE
+from tests.processes import celery_worker_command, subprocess_env
 
 pytestmark = [
     pytest.mark.integration,
@@ -91,31 +89,18 @@ def test_the_test_worker_logs_the_task_with_the_id_of_the_request_that_queued_it
 
 
 def test_a_prefork_worker_process_logs_json_and_its_metrics_reach_the_endpoint(redis_available):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "consentoffice.settings",
-        "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict),
-        "CELERY_BROKER_URL": redis_available,
-        "CELERY_BROKER_KEY_PREFIX": BROKER_KEY_PREFIX,
-        "LOG_FORMAT": "json",
-        "DJANGO_LOG_LEVEL": "INFO",
-        "METRICS_DIR": str(settings.METRICS_DIR),
-        "PROMETHEUS_MULTIPROC_DIR": str(settings.METRICS_DIR),
-    }
+    env = subprocess_env(
+        CELERY_BROKER_URL=redis_available,
+        CELERY_BROKER_KEY_PREFIX=BROKER_KEY_PREFIX,
+        LOG_FORMAT="json",
+        DJANGO_LOG_LEVEL="INFO",
+        METRICS_DIR=str(settings.METRICS_DIR),
+        PROMETHEUS_MULTIPROC_DIR=str(settings.METRICS_DIR),
+    )
     before = _tasks_done()
     with broker_at(redis_available):
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "consentoffice",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-            ]
-            + ["--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", QUEUE],
+            celery_worker_command("--pool=prefork", "--loglevel=INFO", "-Q", QUEUE),
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
-from django.db import connection, connections
+from django.db import connections
 
 from consentoffice.celery import app
 from members import partner_sync, services
@@ -32,6 +31,7 @@ from requests.models import Reminder
 from tests.conftest import need_service
 from tests.factories import AffiliateFactory, ContractFactory, MemberFactory
 from tests.fake_affiliate import FakeAffiliate, free_port
+from tests.processes import celery_worker_command, subprocess_env
 from tests.requests import open_request
 
 pytestmark = [
@@ -185,30 +185,14 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_each_event_is_applied_on
         for phone in ("0311111111", "0322222222", "0333333333"):
             services.update_member(member, actor=operator, reason="届出", phone=phone)
         events = list(PartnerSyncEvent.objects.values_list("event_id", flat=True))
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "consentoffice.settings",
-            "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict),
-            "CELERY_BROKER_URL": redis_available,
-            "CELERY_BROKER_KEY_PREFIX": BROKER_KEY_PREFIX,
-            "PARTNER_SYNC_LEASE_SECONDS": "3",
-            "PARTNER_SYNC_TIMEOUT_SECONDS": "10",
-        }
+        env = subprocess_env(
+            CELERY_BROKER_URL=redis_available,
+            CELERY_BROKER_KEY_PREFIX=BROKER_KEY_PREFIX,
+            PARTNER_SYNC_LEASE_SECONDS="3",
+            PARTNER_SYNC_TIMEOUT_SECONDS="10",
+        )
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "consentoffice",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_worker_command("--pool=solo", "--loglevel=WARNING"),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

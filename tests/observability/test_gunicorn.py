@@ -4,7 +4,6 @@ request line per request in its output, and /metrics/ adding up what every worke
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -14,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.db import connection
 
 from tests.fake_affiliate import free_port
 from tests.observability.test_metrics import samples, value
+from tests.processes import subprocess_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,16 +36,13 @@ def test_two_gunicorn_workers_log_json_lines_and_share_one_metrics_endpoint(tmp_
     assert gunicorn, "gunicorn is in requirements.txt"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "consentoffice.settings",
-        "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "LOG_FORMAT": "json",
-        "METRICS_DIR": str(tmp_path / "prometheus"),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
-    }
+    env = subprocess_env(
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="2",
+        LOG_FORMAT="json",
+        METRICS_DIR=str(tmp_path / "prometheus"),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+    )
     process = subprocess.Popen(
         [gunicorn, "-c", "deploy/gunicorn.conf.py", "consentoffice.wsgi"],
         cwd=ROOT,

@@ -14,14 +14,11 @@ import getpass
 import sys
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from consentoffice.accounts import twofactor
+from consentoffice.accounts import twofactor, users
 from consentoffice.core import roles
 
 
@@ -38,21 +35,15 @@ class Command(BaseCommand):
         parser.add_argument("--first-name", default="", help=_("名"))
 
     def handle(self, *args, username: str, role: str, last_name: str, first_name: str, **options):
-        User = get_user_model()
-        if User.objects.filter(username=username).exists():
+        if get_user_model().objects.filter(username=username).exists():
             raise CommandError(_("このユーザー名はすでに使われています。"))
-        user = User(username=username, last_name=last_name, first_name=first_name, is_staff=True)
         password = self._password()
         try:
-            validate_password(password, user)
+            user = users.create_staff_user(
+                username=username, role=role, password=password, last_name=last_name, first_name=first_name
+            )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        user.set_password(password)
-        with transaction.atomic():
-            user.full_clean(exclude=["password"])
-            user.save()
-            user.groups.add(Group.objects.get(name=role))
-        user = User.objects.get(pk=user.pk)  # fresh permission cache
         self.stdout.write(
             _("ユーザー %(username)s（%(role)s）を作成しました。") % {"username": username, "role": role}
         )
