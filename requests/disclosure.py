@@ -326,13 +326,19 @@ def delete_package_files(packages) -> int:
     return deleted
 
 
-def purge_delivered_packages(*, today=None) -> int:
-    """Files of packages delivered more than ``DISCLOSURE_PACKAGE_KEEP_DAYS`` ago (nightly)."""
+def package_keep_cutoff(now=None):
+    """Packages delivered before this moment have had their ``DISCLOSURE_PACKAGE_KEEP_DAYS``: their
+    files go (the nightly purge), and a missing file of one is no fault (``verify_private_files``)."""
     from datetime import timedelta
 
+    return (now or timezone.now()) - timedelta(days=settings.DISCLOSURE_PACKAGE_KEEP_DAYS)
+
+
+def purge_delivered_packages(*, today=None) -> int:
+    """Files of packages delivered more than ``DISCLOSURE_PACKAGE_KEEP_DAYS`` ago (nightly)."""
     from requests.models import DisclosurePackage
 
-    cutoff = (today or timezone.now()) - timedelta(days=settings.DISCLOSURE_PACKAGE_KEEP_DAYS)
+    cutoff = package_keep_cutoff(today)
     return delete_package_files(DisclosurePackage.objects.filter(delivered_at__lt=cutoff))
 
 

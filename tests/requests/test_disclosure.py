@@ -221,6 +221,28 @@ def test_a_delivered_package_file_is_deleted_after_the_set_days(operator, superv
     assert kept.sha256 == package.sha256 and kept.files == package.files  # the record stays
 
 
+def test_a_missing_file_is_no_fault_only_once_the_keep_days_are_over(operator, supervisor, settings):
+    """``verify_private_files`` (the check after a restore) asks the purge's own cut-off: a package
+    file deleted after its keeping period is counted, one missing before it is a fault."""
+    from datetime import timedelta
+
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    settings.DISCLOSURE_PACKAGE_KEEP_DAYS = 30
+    ticket, package = _submitted(MemberFactory(), operator)
+    services.approve(ticket, actor=supervisor)
+    storages["private"].delete(package.file)
+    type(package).objects.filter(pk=package.pk).update(delivered_at=timezone.now() - timedelta(days=29))
+    with pytest.raises(CommandError, match="problems=1"):
+        call_command("verify_private_files", stdout=io.StringIO())
+
+    type(package).objects.filter(pk=package.pk).update(delivered_at=timezone.now() - timedelta(days=31))
+    out = io.StringIO()
+    call_command("verify_private_files", stdout=out)
+    assert "purged=1 problems=0" in out.getvalue()
+
+
 def test_refusal_letter_states_the_ground_and_the_reasons(operator):
     ticket = verified_request(Kind.DISCLOSURE, member=MemberFactory(), actor=operator)
     services.submit_for_approval(

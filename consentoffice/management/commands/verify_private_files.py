@@ -10,13 +10,10 @@ unreadable or different file is printed by table and id, and the command exits w
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from consentoffice.core import crypto
 
@@ -33,11 +30,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from bureaus.models import SubmissionBatch
-        from requests.disclosure import PRIVATE_STORAGE
+        from requests.disclosure import PRIVATE_STORAGE, package_keep_cutoff
         from requests.models import DisclosurePackage
 
         storage = storages[PRIVATE_STORAGE]
-        purge_before = timezone.now() - timedelta(days=settings.DISCLOSURE_PACKAGE_KEEP_DAYS)
+        purge_before = package_keep_cutoff()
         checked = purged = 0
         problems: list[str] = []
 
