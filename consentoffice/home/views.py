@@ -178,7 +178,7 @@ def dashboard(request):
     now = timezone.now()
     weeks = dashboard_selectors.weekly_tickets(now=now)
     batches = dashboard_selectors.weekly_batches(now=now)
-    bureaus = dashboard_selectors.bureau_status()
+    bureaus = dashboard_selectors.bureau_figures(now=now)
     context = {
         **admin.site.each_context(request),
         "title": _("センター状況"),
@@ -186,6 +186,7 @@ def dashboard(request):
         "weeks": weeks,
         "batches": batches,
         "bureaus": bureaus,
+        "bureaus_counted_at": bureaus[0].counted_at if bureaus else now,
         "snapshot": dashboard_selectors.ticket_snapshot(now=now),
         "sync": dashboard_selectors.partner_sync_snapshot(),
         "charts": _dashboard_charts(weeks, batches, bureaus),

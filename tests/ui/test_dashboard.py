@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -243,6 +244,7 @@ def test_the_dashboard_costs_the_same_queries_however_many_rows(
         SubmissionBatch.objects.create(
             bureau=cic, created_by=supervisor, created_at=now - timedelta(days=n * 3)
         )
+    cache.delete(ds.BUREAU_FIGURES_KEY)  # counted again, as a minute later
     many = _dashboard_queries(client)
 
     assert few == many
@@ -300,3 +302,30 @@ def test_bureau_status_counts_each_bureaus_pending_sent_and_rejected_records_in_
     assert figures[cic.pk] == (3, 2, 1)
     assert figures[other.pk] == (1, 0, 0)
     assert queries_after == queries <= 4  # the counts, and on PostgreSQL JIT switched off in its transaction
+
+
+def test_the_bureau_counts_are_counted_once_a_minute_and_say_when(client, supervisor, supervisor2):
+    """The pending count walks every record of the monthly file: all supervisors' views within a
+    minute share one count, and the page says when it was made."""
+    from bureaus.models import SubmissionStatus
+
+    cic = Bureau.objects.get(code="CIC")
+    member = MemberFactory()
+    _submission(cic, member, SubmissionStatus.PENDING)
+    counted = timezone.now()
+    first = {b.code: b.pending_count for b in ds.bureau_figures(now=counted)}
+    _submission(cic, member, SubmissionStatus.PENDING)
+
+    with CaptureQueriesContext(connection) as ctx:
+        kept = ds.bureau_figures(now=counted + timedelta(seconds=ds.BUREAU_FIGURES_SECONDS - 1))
+    assert len(ctx.captured_queries) == 0
+    assert {b.code: b.pending_count for b in kept} == first and first["CIC"] == 1
+    assert {b.counted_at for b in kept} == {counted}
+
+    login(client, supervisor2)
+    html = client.get(DASHBOARD).content.decode()
+    note = re.search(r'data-figure="bureaus_counted_at">([^<]+)<', html).group(1)
+    assert note == f"{timezone.localtime(counted):%H:%M} 時点の件数です（1分ごとに数え直します）。"
+
+    later = ds.bureau_figures(now=counted + timedelta(seconds=ds.BUREAU_FIGURES_SECONDS))
+    assert {b.code: b.pending_count for b in later}["CIC"] == 2
