@@ -32,7 +32,10 @@ PAGE_CASES = (
     "search_kana",
     "search_name",
     "member_page",
+    "workspace",
+    "ticket_page",
     "operator_queue",
+    "overdue_queue",
     "approval_queue",
     "audit_by_user",
     "audit_by_member",
@@ -95,6 +98,19 @@ def page_row(name, label, client, url, runs, *, search=False, plain_url: str | N
     return row
 
 
+def bench_ticket(ctx: Context):
+    """The newest open ticket of the typical member, else the newest ticket (what an operator opens)."""
+    from requests import rules
+    from requests.models import Ticket
+
+    tickets = Ticket.objects.order_by("-pk")
+    return (
+        tickets.filter(member=ctx.member, status__in=rules.OPEN_STATUSES).first()
+        if ctx.member is not None
+        else None
+    ) or tickets.first()
+
+
 def search_terms(member: Member) -> dict[str, str]:
     """What an operator types: the number, the phone with hyphens, the start of the reading in
     hiragana, the family name in kanji."""
@@ -147,6 +163,12 @@ def case_pages(ctx: Context, only: set[str] | None) -> list[Row]:
     if wanted("member_page") and ctx.heaviest is not None:
         url = f"/admin/members/member/{ctx.heaviest.pk}/change/"
         rows.append(page_row("member_page", "会員ページ member page", sup, url, ctx.runs))
+    if wanted("workspace") and ctx.member is not None:
+        url = f"/members/{ctx.member.member_no}/"
+        rows.append(page_row("workspace", "会員ワークスペース workspace", op, url, ctx.runs))
+    if wanted("ticket_page") and (ticket := bench_ticket(ctx)) is not None:
+        url = f"/admin/requests/ticket/{ticket.pk}/change/"
+        rows.append(page_row("ticket_page", "受付票ページ ticket page", op, url, ctx.runs))
     if wanted("operator_queue"):
         rows.append(
             page_row(
@@ -154,6 +176,16 @@ def case_pages(ctx: Context, only: set[str] | None) -> list[Row]:
                 "担当キュー operators' queue",
                 op,
                 "/admin/requests/ticket/queue/mine/",
+                ctx.runs,
+            )
+        )
+    if wanted("overdue_queue"):
+        rows.append(
+            page_row(
+                "overdue_queue",
+                "期限超過キュー overdue queue",
+                op,
+                "/admin/requests/ticket/queue/overdue/",
                 ctx.runs,
             )
         )
