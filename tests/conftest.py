@@ -267,35 +267,61 @@ def nobody(db, django_user_model):
     return _user(django_user_model, "nobody", None)
 
 
-def _flushes_without_post_migrate(item) -> bool:
+def _used_transactional_db(item) -> bool:
+    """Did the test run on the real (committed) test database, whose teardown flushes it?"""
     marker = item.get_closest_marker("django_db")
-    return bool(marker and marker.kwargs.get("transaction") and marker.kwargs.get("serialized_rollback"))
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+    )
+
+
+# What the migrations left in each test database, as pytest-django serialized it when it created
+# the database: kept here, not only on the connection object, which a test may have replaced.
+_MIGRATED_ROWS = pytest.StashKey[dict]()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    """After a transactional test, the database holds again what the migrations left in it.
+    """After a transactional test, the database holds exactly what the migrations left in it.
 
-    Its teardown flushes every table without the post_migrate handlers (``serialized_rollback``);
-    Django restores the saved rows only when the next *transactional* test starts. pytest-django
-    runs the transactional tests after the other database tests, but it sorts by the fixtures it
-    can see: a test that gets ``db`` through ``request.getfixturevalue`` is sorted after them and
-    found no role groups (``Group matching query does not exist``) whenever a transactional test
-    ran before it on the same worker. Restoring the rows here makes the order irrelevant."""
+    Its teardown flushes every table, without the post_migrate handlers when it restores
+    (``serialized_rollback``); Django puts the saved rows back only when the next *transactional*
+    test starts. pytest-django runs the transactional tests after the other database tests, but it
+    sorts by the fixtures it can see: a test that gets ``db`` through ``request.getfixturevalue`` is
+    sorted after them and found no role groups (``Group matching query does not exist``) whenever a
+    transactional test ran before it on the same worker. In one CI run (one process) such a test
+    found the role groups but no purposes: a flush with the post_migrate handlers (which create the
+    groups, not the data migrations' rows) and nothing restored. So after every test that used the
+    committed database, each test database is flushed and the saved rows loaded again, from a copy
+    this hook keeps itself; the order of the suite cannot matter."""
     result = yield
+    saved_rows = item.config.stash.setdefault(_MIGRATED_ROWS, {})
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is not None:
+            saved_rows.setdefault(connection.alias, contents)
     # After the session's last test its test databases are gone too (the connections point at
     # the real ones again): nothing is left to restore.
-    if nextitem is not None and _flushes_without_post_migrate(item):
+    if nextitem is not None and saved_rows and _used_transactional_db(item):
         from django.contrib.contenttypes.models import ContentType
-        from django.db import connections
+        from django.core.management import call_command
         from pytest_django.plugin import blocking_manager_key
 
         with item.config.stash[blocking_manager_key].unblock():
-            for connection in connections.all(initialized_only=False):
-                saved = getattr(connection, "_test_serialized_contents", None)
-                if saved is not None:
-                    connection.creation.deserialize_db_from_string(saved)
-                    connection.close()
+            for alias, contents in saved_rows.items():
+                connection = connections[alias]
+                call_command(
+                    "flush",
+                    database=alias,
+                    interactive=False,
+                    verbosity=0,
+                    inhibit_post_migrate=True,
+                    reset_sequences=False,
+                )
+                connection.creation.deserialize_db_from_string(contents)
+                connection.close()
         ContentType.objects.clear_cache()
     return result
 

@@ -20,6 +20,12 @@ def test_a_transactional_test_flushes_its_tables():
     Group.objects.create(name="only-in-this-test")
 
 
+def test_a_test_on_the_committed_database_without_the_marker(transactional_db):
+    """Its teardown flushes with the post_migrate handlers: they create the role groups again,
+    not the purposes and bureaus of the data migrations (the CI symptom of 2026-12-07)."""
+    Group.objects.create(name="only-in-this-test")
+
+
 def test_a_later_test_finds_what_the_migrations_created(request):
     request.getfixturevalue("db")
     names = set(Group.objects.values_list("name", flat=True))
