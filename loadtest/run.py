@@ -86,6 +86,41 @@ class LoadSampler(threading.Thread):
             self.samples.append(os.getloadavg()[0])
 
 
+PARTS = (("web", "gunicorn"), ("database", "postgres"), ("load client", "locust"))
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by the processes alive now, by part (web server, database, load
+    client, the rest), and the machine's busy and total seconds, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {name: 0.0 for name, _ in PARTS} | {"other": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        part = next((name for name, marker in PARTS if marker in command), "other")
+        used[part] += seconds
+    with open("/proc/stat", encoding="ascii") as handle:
+        cpu = [int(v) for v in handle.readline().split()[1:]]
+    used["machine busy"] = (sum(cpu) - cpu[3] - cpu[4]) / tick  # all but idle and iowait
+    used["machine total"] = sum(cpu) / tick
+    return used
+
+
+def cpu_lines(before: dict[str, float], after: dict[str, float]) -> list[str]:
+    """Where the cores went while locust ran (logins included): each part's share of the machine."""
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    total = spent.pop("machine total") or 1.0
+    busy = spent.pop("machine busy")
+    parts = ", ".join(f"{name} {seconds / total:.0%}" for name, seconds in spent.items())
+    return [f"cpu: machine busy {busy / total:.0%} of {os.cpu_count()} cores; {parts}"]
+
+
 def wait_for_server(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -183,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()
         print(f"{stamp}: profile {args.profile}, {duration} s, load average before {load_before[0]:.2f}")
         sampler.start()
+        cpu_before = cpu_seconds()
         subprocess.run(
             [
                 str(locust),
@@ -212,12 +248,14 @@ def main(argv: list[str] | None = None) -> int:
             check=False,
         )
         sampler.stopped.set()
+        cpu_after = cpu_seconds()
         during = sampler.samples or [os.getloadavg()[0]]
         lines = [
             f"profile {args.profile}: 30 users (25 operators, 5 supervisors), think {profile['think']} s, "
             f"{duration} s, {stamp}",
             f"load average: {load_before[0]:.2f} before, {min(during):.2f}–{max(during):.2f} during "
             f"(mean {sum(during) / len(during):.2f})",
+            *cpu_lines(cpu_before, cpu_after),
             *summary(out / "load_stats.csv"),
         ]
         (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
