@@ -27,6 +27,7 @@ import argparse
 import base64
 import csv
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -86,12 +87,13 @@ class LoadSampler(threading.Thread):
             self.samples.append(os.getloadavg()[0])
 
 
-PARTS = (("web", "gunicorn"), ("database", "postgres"), ("load client", "locust"))
+PARTS = (("web", "gunicorn"), ("database", "postgres"))
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by the processes alive now, by part (web server, database, load
-    client, the rest), and the machine's busy and total seconds, from /proc (Linux)."""
+    """CPU seconds used so far by the processes alive now, by part (web server, database, the
+    rest), by the load client (locust, this process's child), and the machine's busy and total
+    seconds, from /proc (Linux)."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {name: 0.0 for name, _ in PARTS} | {"other": 0.0}
     for entry in Path("/proc").iterdir():
@@ -107,6 +109,9 @@ def cpu_seconds() -> dict[str, float]:
         used[part] += seconds
     with open("/proc/stat", encoding="ascii") as handle:
         cpu = [int(v) for v in handle.readline().split()[1:]]
+    # locust has ended when the run is counted: it is counted as this process's waited-for children.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["load client"] = children.ru_utime + children.ru_stime
     used["machine busy"] = (sum(cpu) - cpu[3] - cpu[4]) / tick  # all but idle and iowait
     used["machine total"] = sum(cpu) / tick
     return used
