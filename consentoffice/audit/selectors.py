@@ -9,7 +9,7 @@ after a page). Pagination is keyset on (date, model, id): nothing ever counts th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -18,11 +18,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import BigIntegerField, F, Model, Q, QuerySet, TextField, Value
 from django.db.models.functions import Cast
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import registered_models
 
 from consentoffice.core import roles
+from consentoffice.core.converters import member_url_maker
 from consentoffice.core.crypto import EncryptedTextField, mask
 from consentoffice.core.people import display_name
 from members import access_details, normalize
@@ -162,6 +164,10 @@ class AuditRow:
     ref: str = ""
     user: Any = None
     member_no: str = ""
+    # Links of the page's row (``linked``): the member's workspace and timeline, the change's diff.
+    workspace_url: str = ""
+    timeline_url: str = ""
+    detail_url: str = ""
 
     @property
     def cursor(self) -> Cursor:
@@ -309,6 +315,32 @@ def _rows(raw: list[tuple]) -> list[AuditRow]:
     ]
 
 
+_ID_MARK = 987654321987
+
+
+def linked(rows: list[AuditRow]) -> list[AuditRow]:
+    """The rows with their links, each URL reversed once per page rather than once per row."""
+    workspace, timeline = member_url_maker("member_workspace"), member_url_maker("audit:timeline")
+    details: dict[str, str] = {}
+
+    def detail(row: AuditRow) -> str:
+        if row.is_access:
+            return ""
+        if row.label not in details:
+            details[row.label] = reverse("audit:history_detail", args=[row.label, _ID_MARK])
+        return details[row.label].replace(str(_ID_MARK), str(row.id))
+
+    return [
+        replace(
+            row,
+            workspace_url=workspace(row.member_no) if row.member_no else "",
+            timeline_url=timeline(row.member_no) if row.member_no else "",
+            detail_url=detail(row),
+        )
+        for row in rows
+    ]
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list[AuditRow]
@@ -316,7 +348,7 @@ class Page:
 
 
 def _page(raw: list[tuple], limit: int) -> Page:
-    rows = _rows(raw[:limit])
+    rows = linked(_rows(raw[:limit]))
     return Page(rows=rows, next_cursor=rows[-1].cursor if len(raw) > limit and rows else None)
 
 
@@ -396,6 +428,7 @@ def access_log_page(qs: QuerySet, *, cursor: Cursor | None = None, limit: int = 
         )
         for log in logs[:limit]
     ]
+    rows = linked(rows)
     return Page(rows=rows, next_cursor=rows[-1].cursor if len(logs) > limit else None)
 
 

@@ -1,8 +1,9 @@
 """URL converters shared by the project's pages."""
 
+from collections.abc import Callable
 from urllib.parse import quote, unquote
 
-from django.urls import register_converter
+from django.urls import register_converter, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 
 
@@ -27,3 +28,13 @@ def member_no_segment(value: str) -> str:
     """The member number as ``reverse()`` writes it in a URL, for pages that put many numbers into
     one reversed URL rather than reversing each (the member list)."""
     return quote(MemberNumberConverter().to_url(value), safe=RFC3986_SUBDELIMS + "/~:@")
+
+
+_NO_MARK = "0000no0000"
+
+
+def member_url_maker(name: str) -> Callable[[str], str]:
+    """``reverse(name, args=[member_no])`` for the many numbers of one page: the URL is reversed
+    once and each number put in its place (a ``reverse`` per row cost a list page a tenth of its time)."""
+    url = reverse(name, args=[_NO_MARK])
+    return lambda member_no: url.replace(_NO_MARK, member_no_segment(member_no))
