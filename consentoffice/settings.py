@@ -67,7 +67,7 @@ if PRODUCTION:
 DEBUG = not PRODUCTION and os.environ.get("DJANGO_DEBUG", "1") == "1"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "consentoffice.core.admin_site.CenterAdminConfig",  # django.contrib.admin with CenterAdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
