@@ -213,6 +213,9 @@ CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "home"  # the operator home (業務ホーム, /), not the admin index
 
+# Selects written out directly instead of a template per option (consentoffice.core.widgets).
+FORM_RENDERER = "consentoffice.core.widgets.DirectRenderer"
+
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("日本語")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

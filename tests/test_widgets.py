@@ -1,4 +1,4 @@
-"""``DirectSelect`` writes the ``<select>`` Django's templates would, without a template per option."""
+"""``DirectRenderer`` writes the ``<select>`` Django's templates would, without a template per option."""
 
 from __future__ import annotations
 
@@ -7,58 +7,79 @@ import re
 import pytest
 from django import forms
 from django.contrib.auth import get_user_model
+from django.forms.renderers import DjangoTemplates, get_default_renderer
 
-from consentoffice.audit.filters import AccessLogFilter, HistoryFilter
-from consentoffice.core.widgets import DirectSelect
+from consentoffice.core.widgets import DirectRenderer
 
 CHOICES = [("", "---------"), ("a<b", 'A & <B> "q"'), ("2", "二"), (3, "三")]
+GROUPED = [("", "---------"), ("果物 <1>", [("apple", "りんご"), ("pear", "なし")]), ("other", "その他")]
+DJANGO, DIRECT = DjangoTemplates(), DirectRenderer()
 
 
 def _same(html: str) -> str:
-    """Django's templates put a newline and two spaces before each option; nothing else differs."""
+    """Django's templates put a line break and spaces before each option; nothing else differs."""
     return re.sub(r"\n\s*", "", html)
+
+
+def _both(widget: forms.Widget, name: str, value) -> tuple[str, str]:
+    return _same(widget.render(name, value, renderer=DJANGO)), widget.render(name, value, renderer=DIRECT)
+
+
+def test_the_project_renders_forms_with_it():
+    assert isinstance(get_default_renderer(), DirectRenderer)
 
 
 @pytest.mark.parametrize("value", ["", "a<b", "2", 3, None, "not-a-choice"])
 def test_a_select_is_written_as_djangos_templates_write_it(value):
     attrs = {"id": "id_who", "class": "wide", "required": True, "disabled": False}
-    django = forms.Select(choices=CHOICES, attrs=attrs).render("who", value)
-    direct = DirectSelect(choices=CHOICES, attrs=attrs).render("who", value)
-    assert direct == _same(django)
+    django, direct = _both(forms.Select(choices=CHOICES, attrs=attrs), "who", value)
+    assert direct == django
     assert "&lt;B&gt;" in direct and "<B>" not in direct
 
 
-def test_option_groups_are_left_to_djangos_templates():
-    grouped = [("果物", [("apple", "りんご")]), ("other", "その他")]
-    assert DirectSelect(choices=grouped).render("x", "apple") == forms.Select(choices=grouped).render(
-        "x", "apple"
-    )
+@pytest.mark.parametrize(
+    "widget, value",
+    [
+        (forms.SelectMultiple(choices=CHOICES), ["2", "a<b"]),
+        (forms.Select(choices=GROUPED), "pear"),
+        (forms.SelectMultiple(choices=GROUPED), ["apple", "other"]),
+        (forms.NullBooleanSelect(), True),
+        (forms.NullBooleanSelect(), None),
+    ],
+)
+def test_multiple_grouped_and_yes_no_selects_too(widget, value):
+    django, direct = _both(widget, "x", value)
+    assert direct == django
+    assert direct.count(" selected") == (len(value) if isinstance(value, list) else 1)
+
+
+def test_a_select_with_its_own_option_template_is_left_to_the_templates():
+    class Custom(forms.Select):
+        option_template_name = "django/forms/widgets/input_option.html"
+
+    html = Custom(choices=CHOICES).render("x", "2", renderer=DIRECT)
+    assert html == Custom(choices=CHOICES).render("x", "2", renderer=DJANGO)
+    assert "<option" not in html
 
 
 @pytest.mark.django_db
 def test_a_model_choice_select_names_each_user_by_primary_key(operator, supervisor):
-    field = forms.ModelChoiceField(
-        queryset=get_user_model().objects.order_by("username"), widget=DirectSelect
-    )
-    django_field = forms.ModelChoiceField(queryset=get_user_model().objects.order_by("username"))
-    assert field.widget.render("user", supervisor.pk) == _same(
-        django_field.widget.render("user", supervisor.pk)
-    )
-    assert f'<option value="{supervisor.pk}" selected>' in field.widget.render("user", supervisor.pk)
+    users = get_user_model().objects.order_by("username")
+    widget = forms.ModelChoiceField(queryset=users).widget
+    django, direct = _both(widget, "user", supervisor.pk)
+    assert direct == django
+    assert f'<option value="{supervisor.pk}" selected>' in direct
 
 
 @pytest.mark.django_db
-def test_the_audit_filters_write_their_selects_directly(rf):
-    request = rf.get("/audit/")
-    from members.models import AccessLog
+def test_a_form_on_a_page_uses_it(client, operator):
+    """The member workspace's forms: prefectures, request kinds and channels on one page."""
+    from tests.factories import MemberFactory
+    from tests.ui import login
 
-    for filterset in (
-        HistoryFilter({}, queryset=AccessLog.objects.none(), request=request),
-        AccessLogFilter({}, queryset=AccessLog.objects.none(), request=request),
-    ):
-        selects = [
-            name for name, field in filterset.form.fields.items() if isinstance(field.widget, forms.Select)
-        ]
-        assert selects and all(
-            isinstance(filterset.form.fields[name].widget, DirectSelect) for name in selects
-        )
+    member = MemberFactory()
+    login(client, operator)
+    html = client.get(f"/members/{member.member_no}/").content.decode()
+    # The header's language switch is written in its template; the rest are the forms' widgets.
+    selects = re.findall(r'<select name="(?!language")[^>]*>.*?</select>', html, flags=re.S)
+    assert len(selects) >= 3 and all("\n" not in select for select in selects)

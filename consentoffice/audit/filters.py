@@ -22,7 +22,6 @@ from consentoffice.audit.selectors import (
     model_choices,
     tracked_models,
 )
-from consentoffice.core.widgets import DirectSelect
 from members.models import AccessAction, AccessLog, Member
 
 
@@ -103,17 +102,14 @@ class HistoryFilter(MemberNumberMixin, DateRangeFilter):
     """``/audit/?user=<id>&model=&member=&date_from=&date_to=&type=&reason=``."""
 
     user = django_filters.ModelChoiceFilter(
-        label=_("変更者"), field_name="history_user", queryset=lambda request: _users(), widget=DirectSelect
+        label=_("変更者"), field_name="history_user", queryset=lambda request: _users()
     )
-    model = django_filters.ChoiceFilter(
-        label=_("対象"), choices=model_choices, method="filter_nothing", widget=DirectSelect
-    )
+    model = django_filters.ChoiceFilter(label=_("対象"), choices=model_choices, method="filter_nothing")
     member = django_filters.CharFilter(label=_("会員番号"), method="filter_nothing")
     type = django_filters.ChoiceFilter(
         label=_("種別"),
         field_name="history_type",
         choices=list(HISTORY_TYPE_LABELS.items()),
-        widget=DirectSelect,
     )
     reason = django_filters.CharFilter(
         label=_("理由（部分一致）"), field_name="history_change_reason", lookup_expr="icontains"
@@ -137,12 +133,10 @@ class AccessLogFilter(MemberNumberMixin, DateRangeFilter):
     """``/audit/access/?user=<id>&member=&action=&date_from=&date_to=``."""
 
     user = django_filters.ModelChoiceFilter(
-        label=_("利用者"), field_name="user", queryset=lambda request: _users(), widget=DirectSelect
+        label=_("利用者"), field_name="user", queryset=lambda request: _users()
     )
     member = django_filters.CharFilter(label=_("会員番号"), method="filter_member")
-    action = django_filters.ChoiceFilter(
-        label=_("操作"), field_name="action", choices=AccessAction.choices, widget=DirectSelect
-    )
+    action = django_filters.ChoiceFilter(label=_("操作"), field_name="action", choices=AccessAction.choices)
 
     class Meta:
         model = AccessLog
