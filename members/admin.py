@@ -29,7 +29,6 @@ from consentoffice.core.admin import (
     ServiceModelAdmin,
     action_form_response,
 )
-from consentoffice.core.converters import member_no_segment
 from consentoffice.core.crypto import mask
 from consentoffice.core.csv_export import csv_lines
 from members import access_details, selectors, services
@@ -204,7 +203,7 @@ class MemberAdmin(ServiceModelAdmin):
     def member_no_link(self, obj):
         return format_html(
             '<a href="{}">{}</a>',
-            reverse("member_workspace", args=[member_no_segment(obj.member_no)]),
+            reverse("member_workspace", args=[obj.member_no]),
             obj.member_no,
         )
 

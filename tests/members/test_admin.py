@@ -677,3 +677,14 @@ def test_contact_records_are_added_through_the_service_and_name_the_recorder(ope
     assert record.history.get().history_user == operator
     change = reverse("admin:members_contactrecord_change", args=[record.pk])
     assert operator_client.post(change, {"summary": "書き換え"}).status_code == 403
+
+
+@pytest.mark.parametrize("member_no", ["2000000777", "1/2", "a%b"])
+def test_the_admin_list_links_each_member_to_its_workspace(operator_client, member_no):
+    """The number column's link is the workspace URL ``reverse`` gives, also for numbers typed
+    before numbers had one format (a slash or a percent sign must not be encoded twice)."""
+    MemberFactory(member_no=member_no)
+    html = operator_client.get(CHANGELIST).content.decode()
+    url = reverse("member_workspace", args=[member_no])
+    assert f'<a href="{url}">' in html
+    assert operator_client.get(url).status_code == 200
