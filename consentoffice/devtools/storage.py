@@ -67,17 +67,10 @@ def index_sizes(limit: int = 20) -> list[IndexSize]:
         return [IndexSize(*row) for row in cursor.fetchall()]
 
 
-def member_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = 'members_member'")
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
 def report(*, tables: int = 25, indexes: int = 20) -> list[str]:
     """The storage table as printed lines."""
     sizes = table_sizes()
-    members = member_count() or 1
+    members = next((s.rows for s in sizes if s.name == "members_member"), 0) or 1
     lines = [
         f"{'table':44} {'rows (est.)':>13} {'heap MB':>9} {'index MB':>9} {'total MB':>9} {'B/member':>9}",
         "-" * 98,

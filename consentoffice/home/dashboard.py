@@ -155,43 +155,26 @@ def bureau_status() -> list[Bureau]:
 
 @dataclass(frozen=True)
 class BureauFigures:
-    """One bureau's line of the dashboard, as counted at ``counted_at`` (what the cache keeps)."""
+    """``bureau_status`` as counted at ``counted_at`` (what the cache keeps)."""
 
-    pk: int
-    code: str
-    pending_count: int
-    batched_count: int
-    rejected_count: int
-    last_batch_at: datetime | None
     counted_at: datetime
+    bureaus: list[Bureau]
 
 
 # The bureau counts walk the million pending records of the monthly file (~0.1 s at a million
 # members): every supervisor's dashboard shares one count per minute instead of running it per view.
 BUREAU_FIGURES_SECONDS = 60
-BUREAU_FIGURES_KEY = "dashboard:bureau-figures:v1"
+BUREAU_FIGURES_KEY = "dashboard:bureau-figures:v2"
 
 
-def bureau_figures(*, now: datetime | None = None) -> list[BureauFigures]:
+def bureau_figures(*, now: datetime | None = None) -> BureauFigures:
     """``bureau_status`` as counted within the last ``BUREAU_FIGURES_SECONDS`` (counted again when
-    the kept count is older or missing); each line says when it was counted."""
+    the kept count is older or missing), with when it was counted."""
     now = now or timezone.now()
     figures = cache.get(BUREAU_FIGURES_KEY)
-    if figures and now - figures[0].counted_at < timedelta(seconds=BUREAU_FIGURES_SECONDS):
-        return figures
-    figures = [
-        BureauFigures(
-            pk=b.pk,
-            code=b.code,
-            pending_count=b.pending_count,
-            batched_count=b.batched_count,
-            rejected_count=b.rejected_count,
-            last_batch_at=b.last_batch_at,
-            counted_at=now,
-        )
-        for b in bureau_status()
-    ]
-    cache.set(BUREAU_FIGURES_KEY, figures, BUREAU_FIGURES_SECONDS)
+    if figures is None or now - figures.counted_at >= timedelta(seconds=BUREAU_FIGURES_SECONDS):
+        figures = BureauFigures(counted_at=now, bureaus=bureau_status())
+        cache.set(BUREAU_FIGURES_KEY, figures, BUREAU_FIGURES_SECONDS)
     return figures
 
 

@@ -178,7 +178,8 @@ def dashboard(request):
     now = timezone.now()
     weeks = dashboard_selectors.weekly_tickets(now=now)
     batches = dashboard_selectors.weekly_batches(now=now)
-    bureaus = dashboard_selectors.bureau_figures(now=now)
+    bureau_figures = dashboard_selectors.bureau_figures(now=now)
+    bureaus = bureau_figures.bureaus
     context = {
         **admin.site.each_context(request),
         "title": _("センター状況"),
@@ -186,7 +187,7 @@ def dashboard(request):
         "weeks": weeks,
         "batches": batches,
         "bureaus": bureaus,
-        "bureaus_counted_at": bureaus[0].counted_at if bureaus else now,
+        "bureaus_counted_at": bureau_figures.counted_at,
         "snapshot": dashboard_selectors.ticket_snapshot(now=now),
         "sync": dashboard_selectors.partner_sync_snapshot(),
         "charts": _dashboard_charts(weeks, batches, bureaus),
