@@ -81,34 +81,57 @@ class Notification(models.Model):
 
 
 class AuditSeal(models.Model):
-    """One sealed audit row (a history row or an access-log row) and its place in the hash chain.
+    """One sealed block of audit rows: up to ``SEAL_BLOCK_ROWS`` consecutive rows of one history
+    table (or the access log), and the block's place in the hash chain.
 
-    ``row_hash`` is the SHA-256 of the row's canonical content; ``chain_hash`` is an HMAC-SHA256
-    over the previous link and this row's hash, so a row changed, inserted or deleted after sealing
-    shows up when ``manage.py verify_audit`` recomputes the chain (consentoffice.audit.seal).
+    ``digests`` holds each row's SHA-256 (32 bytes, in id order) and ``ids`` the sealed ids as runs of
+    consecutive ids; ``chain_hash`` is an HMAC-SHA256 over the previous block's link and this block's
+    content, so a row changed, inserted or deleted after sealing, or a block altered, shows up when
+    ``manage.py verify_audit`` recomputes the chain (consentoffice.audit.seal). One row per block
+    instead of one per audit row: about 40 bytes per sealed row instead of about 300.
     """
 
     seq = models.BigIntegerField(_("連番"), unique=True)
     table = models.CharField(_("テーブル"), max_length=100)
-    row_id = models.BigIntegerField(_("行ID"))
-    row_hash = models.CharField(_("行ハッシュ"), max_length=64)
+    first_id = models.BigIntegerField(_("最初の行ID"))
+    last_id = models.BigIntegerField(_("最後の行ID"))
+    rows = models.PositiveIntegerField(_("行数"))
+    ids = models.BinaryField(_("行ID"))
+    digests = models.BinaryField(_("行ハッシュ"))
     chain_hash = models.CharField(_("連鎖ハッシュ"), max_length=64)
     sealed_at = models.DateTimeField(_("封印日時"), default=timezone.now)
-    # The row is dated before the previous seal run's cutoff yet was not there then: written
-    # back-dated (or by a transaction that ran longer than the seal delay). ``verify_audit`` lists it.
-    backdated = models.BooleanField(_("遡った日付"), default=False)
+    # Rows dated before the previous seal run's cutoff yet not there then: written back-dated (or by
+    # a transaction that ran longer than the seal delay). ``verify_audit`` lists them. Packed ids.
+    backdated = models.BinaryField(_("遡った日付の行"), default=b"")
 
     class Meta:
         verbose_name = pgettext_lazy("model", "監査証跡の封印")
         verbose_name_plural = pgettext_lazy("plural", "監査証跡の封印")
         ordering = ["seq"]
-        constraints = [models.UniqueConstraint(fields=["table", "row_id"], name="auditseal_one_per_row")]
+        constraints = [models.UniqueConstraint(fields=["table", "last_id"], name="auditseal_table_last")]
         permissions = [
             ("view_audit_clear_values", _("監査証跡で暗号化項目を伏せ字なしで表示できる")),
         ]
 
     def __str__(self) -> str:
-        return f"{self.seq} {self.table}#{self.row_id}"
+        return f"{self.seq} {self.table}#{self.first_id}-{self.last_id}"
+
+
+class AuditVerification(models.Model):
+    """The newest seal block a clean ``verify_audit`` reached: where the next incremental run starts.
+    ``mac`` (keyed like the chain) keeps it from being moved forward past rows nobody verified."""
+
+    seq = models.BigIntegerField(_("連番"))
+    chain_hash = models.CharField(_("連鎖ハッシュ"), max_length=64)
+    verified_at = models.DateTimeField(_("検証日時"))
+    mac = models.CharField(_("改ざん検知符号"), max_length=64)
+
+    class Meta:
+        verbose_name = pgettext_lazy("model", "監査証跡の検証済み位置")
+        verbose_name_plural = pgettext_lazy("plural", "監査証跡の検証済み位置")
+
+    def __str__(self) -> str:
+        return str(self.seq)
 
 
 class AuditAmendment(models.Model):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,20 +29,24 @@ from django.utils import timezone
 
 from consentoffice.audit.selectors import tracked_models
 from consentoffice.core.history import (
-    CHUNK,
+    BLOCK_ROWS,
+    DIGEST_SIZE,
+    GENESIS,
     Source,
     _hashed,
     _lock,
     _mac,
     amendment_mac,
-    chain_link,
+    block_link,
+    new_block,
+    sealed_hashes,
+    unpack_ids,
+    unpack_list,
 )
-from consentoffice.models import AuditAmendment, AuditSeal
+from consentoffice.models import AuditAmendment, AuditSeal, AuditVerification
 from members.models import AccessLog
 
 logger = logging.getLogger(__name__)
-
-GENESIS = "0" * 64
 
 
 def sources() -> list[Source]:
@@ -52,7 +57,7 @@ def sources() -> list[Source]:
 
 def _sealed_up_to(source: Source) -> int:
     """The table's highest sealed id (one probe of the (table, row_id) unique index)."""
-    return AuditSeal.objects.filter(table=source.table).aggregate(m=Max("row_id"))["m"] or 0
+    return AuditSeal.objects.filter(table=source.table).aggregate(m=Max("last_id"))["m"] or 0
 
 
 def unsealed_rows() -> tuple[int, datetime | None]:
@@ -61,7 +66,7 @@ def unsealed_rows() -> tuple[int, datetime | None]:
     parts = []
     for source in sources():
         mark = (
-            AuditSeal.objects.filter(table=source.table).order_by().values("table").annotate(m=Max("row_id"))
+            AuditSeal.objects.filter(table=source.table).order_by().values("table").annotate(m=Max("last_id"))
         )
         parts.append(
             source.model.objects.filter(**{f"{source.pk}__gt": Coalesce(Subquery(mark.values("m")), 0)})
@@ -79,10 +84,29 @@ def unsealed_rows() -> tuple[int, datetime | None]:
 # --- Sealing ---------------------------------------------------------------------------------
 
 
+def row_digests(
+    source: Source, *, after: int = 0, upto: int | None = None, limit: int | None = None
+) -> Iterator[tuple[int, datetime, bytes]]:
+    """(id, date, SHA-256) of the source's rows with after < id <= upto, in id order."""
+    qs = source.model.objects.filter(**{f"{source.pk}__gt": after})
+    if upto is not None:
+        qs = qs.filter(**{f"{source.pk}__lte": upto})
+    qs = qs.order_by(source.pk)
+    for values, digest in _hashed(source, qs[:limit] if limit else qs):
+        yield values[source.pk], values[source.date_field], bytes.fromhex(digest)
+
+
+def _block(seq: int, chain: str, table: str, ids: list[int], digests: list[bytes], backdated: list[int]):
+    return new_block(
+        AuditSeal, seq=seq, previous=chain, table=table, ids=ids, digests=digests, backdated=backdated
+    )
+
+
 def seal_audit_trail(
     *, now: datetime | None = None, delay_seconds: int | None = None, batch_size: int | None = None
 ) -> int:
-    """Seal the rows written since the last run; returns how many were sealed.
+    """Seal the rows written since the last run in blocks of up to ``BLOCK_ROWS`` rows of one table;
+    returns how many rows were sealed.
 
     Idempotent: a second run (or a second worker, which waits for the lock) finds nothing new.
     Per table the sealed ids stay contiguous: a run stops at a table's first row that is too recent.
@@ -97,35 +121,31 @@ def seal_audit_trail(
         seq, chain = last if last else (0, GENESIS)
         # Rows dated at or before the previous run's cutoff should have been sealed then.
         previous_cutoff = lock.last_seen - timedelta(seconds=delay) if last else None
-        chunk: list[AuditSeal] = []
         sealed = 0
         # In insertion order (each table by id): a row's date, which its writer chose, does not
         # decide its place in the chain.
         for source in sources():
-            mark = _sealed_up_to(source)
-            qs = source.model.objects.filter(**{f"{source.pk}__gt": mark}).order_by(source.pk)[:batch]
-            for values, digest in _hashed(source, qs):
-                at = values[source.date_field]
+            ids: list[int] = []
+            digests: list[bytes] = []
+            backdated: list[int] = []
+            for row_id, at, digest in row_digests(source, after=_sealed_up_to(source), limit=batch):
                 if at > cutoff:
                     break
+                ids.append(row_id)
+                digests.append(digest)
+                if previous_cutoff is not None and at <= previous_cutoff:
+                    backdated.append(row_id)
+                if len(ids) == BLOCK_ROWS:
+                    seq += 1
+                    block = _block(seq, chain, source.table, ids, digests, backdated)
+                    block.save(force_insert=True)
+                    chain, sealed = block.chain_hash, sealed + len(ids)
+                    ids, digests, backdated = [], [], []
+            if ids:
                 seq += 1
-                row_id = values[source.pk]
-                chain = chain_link(chain, seq=seq, table=source.table, row_id=row_id, digest=digest)
-                chunk.append(
-                    AuditSeal(
-                        seq=seq,
-                        table=source.table,
-                        row_id=row_id,
-                        row_hash=digest,
-                        chain_hash=chain,
-                        backdated=previous_cutoff is not None and at <= previous_cutoff,
-                    )
-                )
-                sealed += 1
-                if len(chunk) >= CHUNK:
-                    AuditSeal.objects.bulk_create(chunk)
-                    chunk.clear()
-        AuditSeal.objects.bulk_create(chunk)
+                block = _block(seq, chain, source.table, ids, digests, backdated)
+                block.save(force_insert=True)
+                chain, sealed = block.chain_hash, sealed + len(ids)
         lock.last_seen = now
         lock.save(update_fields=["last_seen"])
         if sealed:
@@ -196,7 +216,8 @@ class Problem:
 
 @dataclass
 class Verification:
-    checked_seals: int = 0
+    checked_seals: int = 0  # blocks
+    incremental: bool = False
     checked_rows: int = 0
     amendments: int = 0
     anchors: int = 0
@@ -215,7 +236,7 @@ class Verification:
 
 def _amendment_chains(result: Verification) -> dict[tuple[str, int], list[AuditAmendment]]:
     chains: dict[tuple[str, int], list[AuditAmendment]] = {}
-    for amendment in AuditAmendment.objects.order_by("id").iterator(chunk_size=CHUNK):
+    for amendment in AuditAmendment.objects.order_by("id").iterator(chunk_size=2000):
         result.amendments += 1
         chains.setdefault((amendment.table, amendment.row_id), []).append(amendment)
     return chains
@@ -242,8 +263,7 @@ def _amended_to(chain: list[AuditAmendment], sealed: str, current: str) -> bool:
     return expected == current
 
 
-def _verify_chain(result: Verification) -> None:
-    chain, expected_seq = GENESIS, 1
+def _anchored(result: Verification) -> dict[int, list[str]]:
     anchored: dict[int, list[str]] = {}
     for seq, head, authentic in read_anchors():
         result.anchors += 1
@@ -251,66 +271,159 @@ def _verify_chain(result: Verification) -> None:
             result.problems.append(Problem(ANCHOR_FORGED, ANCHORS, 0, seq))
         else:
             anchored.setdefault(seq, []).append(head)
-    rows = AuditSeal.objects.order_by("seq").values_list(
-        "seq", "table", "row_id", "row_hash", "chain_hash", "backdated"
+    return anchored
+
+
+def _checkpoint() -> AuditVerification | None:
+    """The newest clean verification, if its record is authentic."""
+    point = AuditVerification.objects.order_by("-seq").first()
+    if point is None:
+        return None
+    if not hmac.compare_digest(point.mac, _checkpoint_mac(point.seq, point.chain_hash, point.verified_at)):
+        return None
+    return point
+
+
+def _checkpoint_mac(seq: int, chain: str, at: datetime) -> str:
+    return _mac("verified", seq, chain, at.astimezone(UTC).isoformat())
+
+
+def _verify_blocks(
+    result: Verification, chains: dict, anchored: dict, start: AuditVerification | None
+) -> None:
+    """Walk the blocks in chain order from ``start`` (or the beginning): recompute each link, and
+    compare the block's rows with the table's rows between the table's previous block and this one
+    (a sealed row missing was deleted, a row not sealed was inserted, another hash was changed)."""
+    by_table = {source.table: source for source in sources()}
+    blocks = AuditSeal.objects.order_by("seq")
+    if start is None:
+        chain, expected_seq, marks = GENESIS, 1, {}
+    else:
+        chain, expected_seq = start.chain_hash, start.seq + 1
+        blocks = blocks.filter(seq__gt=start.seq)
+        marks = dict(
+            AuditSeal.objects.filter(seq__lte=start.seq)
+            .order_by()
+            .values("table")
+            .annotate(m=Max("last_id"))
+            .values_list("table", "m")
+        )
+        # Heads anchored inside the verified part: the blocks must still end the chain there.
+        earlier = [seq for seq in anchored if seq <= start.seq]
+        stored = dict(AuditSeal.objects.filter(seq__in=earlier).values_list("seq", "chain_hash"))
+        for seq in earlier:
+            if any(not hmac.compare_digest(head, stored.get(seq, "")) for head in anchored.pop(seq)):
+                result.problems.append(Problem(TRUNCATED, ANCHORS, 0, seq))
+    rows = blocks.values_list(
+        "seq", "table", "first_id", "last_id", "ids", "digests", "backdated", "chain_hash"
     )
-    for seq, table, row_id, digest, stored, backdated in rows.iterator(chunk_size=CHUNK):
+    for seq, table, first_id, last_id, ids, digests, backdated, stored in rows.iterator(chunk_size=8):
         result.checked_seals += 1
-        if backdated:
+        sealed_ids = unpack_ids(ids)
+        for row_id in unpack_list(backdated):
             result.backdated.append(Problem("backdated", table, row_id, seq))
-        heads = anchored.pop(seq, ())
-        if any(not hmac.compare_digest(head, stored) for head in heads):
-            result.problems.append(Problem(TRUNCATED, table, row_id, seq))
-        chain = chain_link(chain, seq=seq, table=table, row_id=row_id, digest=digest)
+        if any(not hmac.compare_digest(head, stored) for head in anchored.pop(seq, ())):
+            result.problems.append(Problem(TRUNCATED, table, first_id, seq))
+        chain = block_link(
+            chain,
+            seq=seq,
+            table=table,
+            first_id=first_id,
+            last_id=last_id,
+            ids=ids,
+            digests=digests,
+            backdated=backdated,
+        )
         if seq != expected_seq or not hmac.compare_digest(chain, stored):
-            result.problems.append(Problem(SEAL_BROKEN, table, row_id, seq))
+            result.problems.append(Problem(SEAL_BROKEN, table, first_id, seq))
             chain = stored
         expected_seq = seq + 1
-    # Heads anchored past the end of the chain: its newest seals (and rows) were deleted.
+        source = by_table.get(table)
+        if source is None:
+            result.problems.append(Problem(SEAL_BROKEN, table, first_id, seq))
+            continue
+        current = {
+            row_id: digest
+            for row_id, _at, digest in row_digests(source, after=marks.get(table, 0), upto=last_id)
+        }
+        marks[table] = max(last_id, marks.get(table, 0))
+        digests = bytes(digests)
+        for index, row_id in enumerate(sealed_ids):
+            digest = current.pop(row_id, None)
+            if digest is None:
+                result.problems.append(Problem(DELETED, table, row_id, seq))
+                continue
+            result.checked_rows += 1
+            sealed = digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE]
+            if digest != sealed and not _amended_to(
+                chains.get((table, row_id), []), sealed.hex(), digest.hex()
+            ):
+                result.problems.append(Problem(CHANGED, table, row_id, seq))
+        for row_id in sorted(current):
+            result.problems.append(Problem(INSERTED, table, row_id, seq))
+            result.checked_rows += 1
+    # Heads anchored past the end of the chain: its newest blocks (and rows) were deleted.
     for seq in sorted(anchored):
         result.problems.append(Problem(TRUNCATED, ANCHORS, 0, seq))
 
 
-def _verify_table(source: Source, chains: dict, result: Verification) -> None:
-    """Merge the table's rows and its seals in id order: a seal without a row was deleted, a row
-    without a seal below the table's last sealed id was inserted, a different hash was changed."""
-    mark = _sealed_up_to(source)
-    if not mark:
-        return
-    rows = _hashed(source, source.model.objects.filter(**{f"{source.pk}__lte": mark}).order_by(source.pk))
-    seals = (
-        AuditSeal.objects.filter(table=source.table)
-        .order_by("row_id")
-        .values_list("row_id", "row_hash", "seq")
-        .iterator(chunk_size=CHUNK)
-    )
-    row, seal = next(rows, None), next(seals, None)
-    while row is not None or seal is not None:
-        row_id = row[0][source.pk] if row is not None else None
-        if seal is None:
-            break
-        if row is not None and row_id < seal[0]:
-            result.problems.append(Problem(INSERTED, source.table, row_id, seal[2]))
+def _verify_amended_since(result: Verification, chains: dict, start: AuditVerification) -> None:
+    """Rows of the verified part amended after the checkpoint (an incremental run reads only these)."""
+    amended: dict[str, set[int]] = {}
+    for table, row_id in AuditAmendment.objects.filter(at__gt=start.verified_at).values_list(
+        "table", "row_id"
+    ):
+        amended.setdefault(table, set()).add(row_id)
+    by_table = {source.table: source for source in sources()}
+    for table, ids in amended.items():
+        source = by_table.get(table)
+        sealed = sealed_hashes(table, ids)
+        if source is None or not sealed:
+            continue
+        seqs = dict(
+            AuditSeal.objects.filter(table=table, seq__lte=start.seq, last_id__gte=min(sealed))
+            .order_by("seq")
+            .values_list("last_id", "seq")
+        )
+        rows = source.model.objects.filter(pk__in=sealed).order_by(source.pk)
+        found = {values[source.pk]: digest for values, digest in _hashed(source, rows)}
+        for row_id in sorted(sealed):
+            seq = next((s for last, s in sorted(seqs.items()) if last >= row_id), None)
+            if seq is None:
+                continue  # sealed after the checkpoint: the walk over the new blocks has it
+            current = found.get(row_id)
+            if current is None:
+                result.problems.append(Problem(DELETED, table, row_id, seq))
+            elif current != sealed[row_id] and not _amended_to(
+                chains.get((table, row_id), []), sealed[row_id], current
+            ):
+                result.problems.append(Problem(CHANGED, table, row_id, seq))
             result.checked_rows += 1
-            row = next(rows, None)
-        elif row is None or row_id > seal[0]:
-            result.problems.append(Problem(DELETED, source.table, seal[0], seal[2]))
-            seal = next(seals, None)
-        else:
-            digest = row[1]
-            if digest != seal[1] and not _amended_to(chains.get((source.table, row_id), []), seal[1], digest):
-                result.problems.append(Problem(CHANGED, source.table, row_id, seal[2]))
-            result.checked_rows += 1
-            row, seal = next(rows, None), next(seals, None)
 
 
-def verify_audit_trail() -> Verification:
-    """Recompute every sealed row's hash and the whole chain; problems in chain order."""
+def verify_audit_trail(*, incremental: bool = False, now: datetime | None = None) -> Verification:
+    """Recompute the chain and every sealed row's hash; problems in chain order.
+
+    ``incremental``: start from the last clean verification (``AuditVerification``): the blocks
+    sealed since, the rows amended since, and the anchors; without an authentic checkpoint, everything.
+    A clean run moves the checkpoint to the chain's head.
+    """
     result = Verification()
     with transaction.atomic():
-        _verify_chain(result)
+        start = _checkpoint() if incremental else None
+        result.incremental = start is not None
+        anchored = _anchored(result)
         chains = _amendment_chains(result)
-        for source in sources():
-            _verify_table(source, chains, result)
+        _verify_blocks(result, chains, anchored, start)
+        if start is not None:
+            _verify_amended_since(result, chains, start)
+        if result.ok:
+            head = AuditSeal.objects.order_by("-seq").values_list("seq", "chain_hash").first()
+            if head is not None:
+                at = now or timezone.now()
+                AuditVerification.objects.all().delete()
+                AuditVerification.objects.create(
+                    seq=head[0], chain_hash=head[1], verified_at=at, mac=_checkpoint_mac(head[0], head[1], at)
+                )
     result.problems.sort(key=lambda p: (p.seq, p.table, p.row_id))
     return result

@@ -3,9 +3,11 @@ history rows for bulk writes, and sanctioned changes of sealed rows (``amend_his
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import json
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -209,7 +211,100 @@ def _mac(*parts: Any) -> str:
 
 
 def chain_link(previous: str, *, seq: int, table: str, row_id: int, digest: str) -> str:
+    """The link of a per-row seal (the format before seal blocks; consentoffice migration 0012)."""
     return _mac(previous, seq, table, row_id, digest)
+
+
+# --- Seal blocks: one AuditSeal row per up to BLOCK_ROWS consecutive rows of a table -----------
+
+BLOCK_ROWS = 10_000
+GENESIS = "0" * 64  # the link before the first block
+DIGEST_SIZE = 32
+_RUN = struct.Struct("<qq")
+
+
+def pack_ids(ids: list[int]) -> bytes:
+    """Ascending ids as runs of consecutive ids, (first, last) pairs of little-endian int64: a
+    block of ids without gaps takes 16 bytes."""
+    runs: list[int] = []
+    for row_id in ids:
+        if runs and row_id == runs[-1] + 1:
+            runs[-1] = row_id
+        else:
+            runs += (row_id, row_id)
+    return struct.pack(f"<{len(runs)}q", *runs)
+
+
+def unpack_ids(data: bytes) -> list[int]:
+    ids: list[int] = []
+    for first, last in _RUN.iter_unpack(bytes(data)):
+        ids.extend(range(first, last + 1))
+    return ids
+
+
+def pack_list(ids: list[int]) -> bytes:
+    return struct.pack(f"<{len(ids)}q", *ids)
+
+
+def unpack_list(data: bytes) -> list[int]:
+    data = bytes(data)
+    return list(struct.unpack(f"<{len(data) // 8}q", data))
+
+
+def new_block(
+    model: type[models.Model],
+    *,
+    seq: int,
+    previous: str,
+    table: str,
+    ids: list[int],
+    digests: list[bytes],
+    backdated: list[int],
+    **extra: Any,
+) -> models.Model:
+    """An unsaved seal block of ``model`` (AuditSeal, or its historical model in a migration) for
+    ``ids`` (ascending) and their digests, linked to the ``previous`` link."""
+    block = model(
+        seq=seq,
+        table=table,
+        first_id=ids[0],
+        last_id=ids[-1],
+        rows=len(ids),
+        ids=pack_ids(ids),
+        digests=b"".join(digests),
+        backdated=pack_list(backdated),
+        **extra,
+    )
+    block.chain_hash = block_link(
+        previous,
+        seq=seq,
+        table=table,
+        first_id=block.first_id,
+        last_id=block.last_id,
+        ids=block.ids,
+        digests=block.digests,
+        backdated=block.backdated,
+    )
+    return block
+
+
+def block_link(
+    previous: str,
+    *,
+    seq: int,
+    table: str,
+    first_id: int,
+    last_id: int,
+    ids: bytes,
+    digests: bytes,
+    backdated: bytes,
+) -> str:
+    """The chain's link for a block: an HMAC over the previous link and everything the block holds."""
+    ids, digests, backdated = bytes(ids), bytes(digests), bytes(backdated)
+    content = hashlib.sha256(ids + digests + backdated).hexdigest()
+    return _mac(
+        previous, "block", seq, table, first_id, last_id, len(ids), len(digests), len(backdated), content
+    )
 
 
 def amendment_mac(
@@ -222,6 +317,28 @@ def _lock() -> Heartbeat:
     """Sealing and sanctioned amendments take turns (one row lock), so neither misses the other."""
     Heartbeat.objects.get_or_create(name=LOCK_NAME, defaults={"last_seen": timezone.now()})
     return Heartbeat.objects.select_for_update().get(name=LOCK_NAME)
+
+
+def sealed_hashes(table: str, ids) -> dict[int, str]:
+    """The sealed hash (hex) of each of ``ids`` that is sealed: the blocks' small columns first, then
+    the digests of only the blocks that hold one of the rows."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    ordered = sorted(wanted)
+    spans = AuditSeal.objects.filter(table=table, first_id__lte=ordered[-1], last_id__gte=ordered[0])
+    needed = []
+    for pk, first, last in spans.values_list("pk", "first_id", "last_id"):
+        at = bisect.bisect_left(ordered, first)
+        if at < len(ordered) and ordered[at] <= last:
+            needed.append(pk)
+    found = {}
+    for packed, digests in AuditSeal.objects.filter(pk__in=needed).values_list("ids", "digests"):
+        digests = bytes(digests)
+        for index, row_id in enumerate(unpack_ids(packed)):
+            if row_id in wanted:
+                found[row_id] = digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE].hex()
+    return found
 
 
 def _hashed(source: Source, qs: QuerySet) -> Iterator[tuple[dict[str, Any], str]]:
@@ -243,9 +360,7 @@ def amend_history(queryset: QuerySet, *, actor, reason: str, **values: Any) -> i
         if not ids:
             return 0
         count = source.model.objects.filter(pk__in=ids).update(**values)
-        sealed = dict(
-            AuditSeal.objects.filter(table=source.table, row_id__in=ids).values_list("row_id", "row_hash")
-        )
+        sealed = sealed_hashes(source.table, ids)
         if not sealed:
             return count
         current = dict(sealed)

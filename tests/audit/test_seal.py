@@ -17,6 +17,7 @@ from consentoffice.audit.seal import (
     seal_audit_trail,
     verify_audit_trail,
 )
+from consentoffice.core.history import pack_ids, sealed_hashes, unpack_ids
 from consentoffice.models import AuditAmendment, AuditSeal
 from members import models as m
 from members import services
@@ -34,6 +35,18 @@ def seal() -> int:
 def raw(sql: str, params=()) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def sealed_rows() -> int:
+    return sum(AuditSeal.objects.values_list("rows", flat=True))
+
+
+def block_of(table: str, row_id: int) -> AuditSeal:
+    return AuditSeal.objects.get(table=table, first_id__lte=row_id, last_id__gte=row_id)
+
+
+def id_column(table: str) -> str:
+    return "id" if table == "members_accesslog" else "history_id"
 
 
 def first_problem():
@@ -61,7 +74,8 @@ def sealed(db, system):
 def test_a_clean_chain_verifies(sealed, capsys):
     result = verify_audit_trail()
     assert result.ok, [p.describe() for p in result.problems]
-    assert result.checked_rows == result.checked_seals == AuditSeal.objects.count()
+    assert result.checked_rows == sealed_rows()
+    assert result.checked_seals == AuditSeal.objects.count()
     call_command("verify_audit")
     assert capsys.readouterr().out.startswith("OK ")
 
@@ -78,11 +92,12 @@ def test_every_history_table_and_the_access_log_are_sealed(sealed):
 
 def test_sealing_is_idempotent_and_later_rows_join_the_chain(sealed, operator):
     assert seal() == 0
-    count = AuditSeal.objects.count()
+    count, rows = AuditSeal.objects.count(), sealed_rows()
     MemberFactory()
     services.record_access(user=operator, action="view")
     assert seal() == 2
-    assert AuditSeal.objects.count() == count + 2
+    assert sealed_rows() == rows + 2
+    assert AuditSeal.objects.count() == count + 2  # one block per table with new rows
     assert list(AuditSeal.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, count + 3))
     assert verify_audit_trail().ok
 
@@ -143,30 +158,31 @@ def test_the_first_problem_in_chain_order_is_named(sealed):
     raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [early.history_id])
     result = verify_audit_trail()
     assert len(result.problems) == 2
-    seals = {
-        (row.table, row.row_id): row.seq
-        for row in AuditSeal.objects.filter(row_id__in=[early.history_id, late.history_id])
-    }
     first = min(
         [(HISTORICAL_MEMBER, early.history_id), ("members_historicalcontract", late.history_id)],
-        key=seals.get,
+        key=lambda row: block_of(*row).seq,
     )
     assert (result.first.table, result.first.row_id) == first
 
 
 def test_rehashing_a_tampered_row_in_the_seal_table_breaks_the_chain(sealed):
     """Without the HMAC key a forger cannot rebuild the links after a changed row."""
-    from consentoffice.core.history import row_hash, source_for
+    from consentoffice.core.history import DIGEST_SIZE, row_hash, source_for
 
     row = sealed.history.earliest()
     raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
     source = source_for(m.Member.history.model)
     values = m.Member.history.filter(history_id=row.history_id).values(*source.columns).get()
-    AuditSeal.objects.filter(table=HISTORICAL_MEMBER, row_id=row.history_id).update(
-        row_hash=row_hash(HISTORICAL_MEMBER, values)
+    block = block_of(HISTORICAL_MEMBER, row.history_id)
+    index = unpack_ids(block.ids).index(row.history_id)
+    digests = bytearray(block.digests)
+    digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE] = bytes.fromhex(
+        row_hash(HISTORICAL_MEMBER, values)
     )
+    AuditSeal.objects.filter(pk=block.pk).update(digests=bytes(digests))
     problem = first_problem()
-    assert (problem.kind, problem.row_id) == (SEAL_BROKEN, row.history_id)
+    assert (problem.kind, problem.seq) == (SEAL_BROKEN, block.seq)
+    assert verify_audit_trail().problems == [problem]  # the row itself now matches its forged hash
 
 
 def test_an_erasure_after_sealing_is_accepted_as_an_amendment(db, operator):
@@ -204,7 +220,7 @@ def test_an_amendment_written_by_hand_is_not_accepted(sealed, operator):
     from consentoffice.core.history import row_hash, source_for
 
     row = sealed.history.earliest()
-    sealed_hash = AuditSeal.objects.get(table=HISTORICAL_MEMBER, row_id=row.history_id).row_hash
+    sealed_hash = sealed_hashes(HISTORICAL_MEMBER, [row.history_id])[row.history_id]
     raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
     source = source_for(m.Member.history.model)
     values = m.Member.history.filter(history_id=row.history_id).values(*source.columns).get()
@@ -246,8 +262,8 @@ def test_deleting_the_newest_rows_with_their_seals_is_named(db, system, django_c
 
     # What a database owner could do: remove the newest rows and their seals together.
     raw(
-        f"DELETE FROM {newest.table} WHERE {'id' if newest.table == 'members_accesslog' else 'history_id'} = %s",
-        [newest.row_id],
+        f"DELETE FROM {newest.table} WHERE {id_column(newest.table)} BETWEEN %s AND %s",
+        [newest.first_id, newest.last_id],
     )
     raw("DELETE FROM consentoffice_auditseal WHERE seq = %s", [newest.seq])
 
@@ -265,8 +281,8 @@ def test_a_chain_rebuilt_after_truncation_does_not_match_its_anchor(
     head = AuditSeal.objects.order_by("-seq").first()
     raw("DELETE FROM consentoffice_auditseal WHERE seq = %s", [head.seq])
     raw(
-        f"DELETE FROM {head.table} WHERE {'id' if head.table == 'members_accesslog' else 'history_id'} = %s",
-        [head.row_id],
+        f"DELETE FROM {head.table} WHERE {id_column(head.table)} BETWEEN %s AND %s",
+        [head.first_id, head.last_id],
     )
     services.update_member(member, actor=operator, reason="住所変更", city="港区")
     seal_and_anchor(django_capture_on_commit_callbacks)  # the same seq again, another row
@@ -331,8 +347,121 @@ def test_rows_are_chained_in_insertion_order_not_by_their_dates(db, operator):
     older.city = "前日区"
     save_tracked(older, actor=operator, reason="前日の日付", clean=False)
     seal()
-    rows = list(
-        AuditSeal.objects.filter(table=HISTORICAL_MEMBER).order_by("seq").values_list("row_id", flat=True)
-    )
+    rows = [
+        row_id
+        for packed in AuditSeal.objects.filter(table=HISTORICAL_MEMBER)
+        .order_by("seq")
+        .values_list("ids", flat=True)
+        for row_id in unpack_ids(packed)
+    ]
     assert rows == sorted(rows)
     assert first.history.first().history_id in rows
+
+
+# --- issue 18: blocks of up to BLOCK_ROWS rows, incremental verification -------------------------
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [[1], [1, 2, 3], [5, 7, 8, 9, 20], list(range(100, 10_100)), [2**40, 2**40 + 1, 2**41]],
+)
+def test_ids_are_packed_as_runs_and_unpacked_unchanged(ids):
+    packed = pack_ids(ids)
+    assert unpack_ids(packed) == ids
+    runs = 1 + sum(1 for a, b in zip(ids, ids[1:], strict=False) if b != a + 1)
+    assert len(packed) == 16 * runs
+
+
+def test_a_table_with_more_rows_than_a_block_is_sealed_in_several(db, monkeypatch):
+    from consentoffice.audit import seal as seal_module
+
+    monkeypatch.setattr(seal_module, "BLOCK_ROWS", 3)
+    members = MemberFactory.create_batch(7)
+    assert seal() == 7
+    blocks = list(AuditSeal.objects.filter(table=HISTORICAL_MEMBER).order_by("seq"))
+    assert [block.rows for block in blocks] == [3, 3, 1]
+    sealed = [row_id for block in blocks for row_id in unpack_ids(block.ids)]
+    assert sealed == sorted(m.Member.history.values_list("history_id", flat=True))
+    assert all(len(block.digests) == 32 * block.rows for block in blocks)
+    assert verify_audit_trail().ok
+    row = members[4].history.get()
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
+    problem = first_problem()
+    assert (problem.kind, problem.row_id, problem.seq) == (CHANGED, row.history_id, blocks[1].seq)
+
+
+def test_an_incremental_run_reads_only_what_was_sealed_since_the_last_clean_run(sealed, operator):
+    full = verify_audit_trail(incremental=True)  # no checkpoint yet: everything
+    assert full.ok and not full.incremental and full.checked_rows == sealed_rows()
+
+    MemberFactory()
+    services.record_access(user=operator, action="view")
+    seal()
+    later = verify_audit_trail(incremental=True)
+    assert later.ok and later.incremental
+    assert (later.checked_seals, later.checked_rows) == (2, 2)
+
+    # A row of the part verified before is read again only by a full run (the nightly run is
+    # incremental; the full one is for the weekly check and after a restore).
+    row = sealed.history.earliest()
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
+    assert verify_audit_trail(incremental=True).ok
+    problem = first_problem()
+    assert (problem.kind, problem.row_id) == (CHANGED, row.history_id)
+
+
+def test_an_incremental_run_names_a_tampered_row_sealed_since_and_keeps_the_checkpoint(sealed):
+    assert verify_audit_trail().ok
+    member = MemberFactory()
+    seal()
+    row = member.history.get()
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
+    result = verify_audit_trail(incremental=True)
+    assert result.incremental
+    assert [(p.kind, p.row_id) for p in result.problems] == [(CHANGED, row.history_id)]
+    # Not moved past the problem: the next incremental run still names it.
+    assert [(p.kind, p.row_id) for p in verify_audit_trail(incremental=True).problems] == [
+        (CHANGED, row.history_id)
+    ]
+
+
+def test_an_incremental_run_checks_rows_amended_since_and_anchors_before(db, operator, system):
+    record = ContactRecordFactory(summary="病気の話")
+    seal()
+    assert verify_audit_trail().ok
+    services.erase_member_data(record.member, actor=operator, target="contact_records", reason="削除請求 T-9")
+    seal()
+    result = verify_audit_trail(incremental=True)
+    assert result.ok, [p.describe() for p in result.problems]
+    # A later hand-made change of that old, amended row is named by the incremental run.
+    AuditAmendment.objects.update(at=timezone_now())
+    row = m.ContactRecord.history.filter(id=record.pk).earliest()
+    raw("UPDATE members_historicalcontactrecord SET summary = 'x' WHERE history_id = %s", [row.history_id])
+    problems = verify_audit_trail(incremental=True).problems
+    assert [(p.kind, p.row_id) for p in problems] == [(CHANGED, row.history_id)]
+
+
+def test_a_forged_checkpoint_is_ignored_and_everything_verified(sealed):
+    from consentoffice.models import AuditVerification
+
+    assert verify_audit_trail().ok
+    row = sealed.history.earliest()
+    raw(f"UPDATE {HISTORICAL_MEMBER} SET city = 'x' WHERE history_id = %s", [row.history_id])
+    # Moving the checkpoint's seq by hand does not make the run skip anything.
+    AuditVerification.objects.update(seq=AuditSeal.objects.count() + 5)
+    result = verify_audit_trail(incremental=True)
+    assert not result.incremental
+    assert (result.first.kind, result.first.row_id) == (CHANGED, row.history_id)
+
+
+def test_the_command_verifies_incrementally_on_request(sealed, capsys):
+    call_command("verify_audit")
+    assert "mode=full" in capsys.readouterr().out
+    call_command("verify_audit", "--incremental")
+    assert "mode=incremental" in capsys.readouterr().out
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()

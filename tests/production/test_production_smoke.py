@@ -444,7 +444,7 @@ def test_production_as_the_readme_says(tmp_path, redis_db, database):
                 stack.run(".venv/bin/celery -A consentoffice call consentoffice.tasks.seal_audit_trail")
                 eventually(lambda: anchors.exists() and anchors.read_text().strip(), "the seal ran", stack)
                 verified = stack.run(".venv/bin/python manage.py verify_audit")
-                assert verified.startswith("OK seals=") and "problems=0" in verified, verified
+                assert verified.startswith("OK mode=full blocks=") and "problems=0" in verified, verified
 
                 # /metrics/ with the token: the web's request figures, the worker's task figures
                 # (same host, METRICS_DIR) and the business gauges.

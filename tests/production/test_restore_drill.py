@@ -212,7 +212,11 @@ def test_a_backup_restores_into_a_new_database_with_everything_intact(drill, set
     assert counts["members_member"] >= MEMBERS
     assert counts["requests_disclosurepackage"] > 0
     assert counts["bureaus_submissionbatch"] > 0
-    assert _row_counts(copy.url) == counts
+    # restore.sh's verify_audit records its clean run on the copy (the incremental checkpoint).
+    restored = _row_counts(copy.url)
+    assert restored.pop("consentoffice_auditverification") == 1
+    assert counts.pop("consentoffice_auditverification") == 0
+    assert restored == counts
 
     # The encrypted values decrypt on the copy with the keys from the escrow, to the same values.
     original, restored = _encrypted(source.env), _encrypted(copy.env)
@@ -255,7 +259,7 @@ def test_a_backup_restores_into_a_new_database_with_everything_intact(drill, set
     # The sealed audit trail verifies on the copy, against the anchor file restored with it.
     assert copy.anchors.read_bytes() == source.anchors.read_bytes() != b""
     verified = _manage(copy.env, "verify_audit").stdout
-    assert "problems=0" in verified and "anchors=0 " not in verified and " seals=0 " not in f" {verified}"
+    assert "problems=0" in verified and "anchors=0 " not in verified and " blocks=0 " not in f" {verified}"
 
 
 @pytest.mark.parametrize(

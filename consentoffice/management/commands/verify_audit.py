@@ -3,7 +3,8 @@
 Prints the first row changed, inserted or deleted after sealing (table and id), or a chain cut
 short of a head anchored outside the database (``AUDIT_ANCHOR_FILE``), and exits with status 1;
 exits 0 when every sealed row and link is intact. Sanctioned amendments (erasure, anonymization)
-are accepted. Rows sealed as back-dated are listed as warnings.
+are accepted. Rows sealed as back-dated are listed as warnings. ``--incremental`` starts from the
+last clean run: the blocks sealed and the rows amended since, and every anchor.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--all", action="store_true", help="list every problem, not only the first")
+        parser.add_argument(
+            "--incremental",
+            action="store_true",
+            help="only what was sealed or amended since the last clean run (the anchors always)",
+        )
 
     def handle(self, *args, **options):
-        result = verify_audit_trail()
+        result = verify_audit_trail(incremental=options["incremental"])
         summary = (
-            f"seals={result.checked_seals} rows={result.checked_rows} amendments={result.amendments} "
+            f"mode={'incremental' if result.incremental else 'full'} blocks={result.checked_seals} rows={result.checked_rows} amendments={result.amendments} "
             f"anchors={result.anchors} backdated={len(result.backdated)} problems={len(result.problems)}"
         )
         # Rows written with a date before the seal run that should have sealed them: sealed, but
