@@ -465,3 +465,14 @@ def timezone_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_the_seal_command_reports_its_rate_and_a_dry_run_leaves_nothing(db, capsys):
+    MemberFactory.create_batch(2)
+    call_command("seal_audit", "--delay", "0", "--dry-run")
+    out = capsys.readouterr().out
+    assert out.startswith("sealed 2 rows in ") and "rows/s (rolled back)" in out
+    assert not AuditSeal.objects.exists()
+    call_command("seal_audit", "--delay", "0")
+    assert capsys.readouterr().out.startswith("sealed 2 rows in ")
+    assert sealed_rows() == 2

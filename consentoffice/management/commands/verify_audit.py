@@ -9,6 +9,8 @@ last clean run: the blocks sealed and the rows amended since, and every anchor.
 
 from __future__ import annotations
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
 from consentoffice.audit.seal import verify_audit_trail
@@ -26,10 +28,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        started = time.perf_counter()
         result = verify_audit_trail(incremental=options["incremental"])
+        elapsed = time.perf_counter() - started
         summary = (
             f"mode={'incremental' if result.incremental else 'full'} blocks={result.checked_seals} rows={result.checked_rows} amendments={result.amendments} "
             f"anchors={result.anchors} backdated={len(result.backdated)} problems={len(result.problems)}"
+            f" seconds={elapsed:.1f}"
         )
         # Rows written with a date before the seal run that should have sealed them: sealed, but
         # someone should look at why (a back-dated insert, or a transaction longer than the delay).
