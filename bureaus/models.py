@@ -6,9 +6,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
 from bureaus.rules import RecordType as RT
+from consentoffice.core.tracking import AuditedHistory
 
 
 class BureauKind(models.TextChoices):
@@ -29,7 +29,7 @@ class Bureau(models.Model):
     phone_alt = models.CharField(_("電話番号（その他）"), max_length=11, blank=True)
     website = models.URLField(_("ホームページ"))
     registered_items = models.TextField(_("登録情報"), blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "個人信用情報機関")
@@ -70,7 +70,7 @@ class Inquiry(models.Model):
     )
     purpose = models.CharField(_("照会の目的"), max_length=24, choices=InquiryPurpose.choices)
     inquired_at = models.DateTimeField(_("照会日時"), default=timezone.now)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "照会記録")
@@ -137,7 +137,7 @@ class SubmissionBatch(models.Model):
     answered_at = models.DateTimeField(_("結果取込日時"), null=True, blank=True)
     accepted_count = models.PositiveIntegerField(_("登録件数"), default=0)
     rejected_count = models.PositiveIntegerField(_("返却件数"), default=0)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "登録ファイル")
@@ -213,7 +213,7 @@ class Submission(models.Model):
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
     # The audit pages find history rows by id, member (consentoffice's (member, date) index), user
     # and date; a batch run writes a history row per record, so no other column is indexed.
-    history = HistoricalRecords(no_db_index=["bureau", "member", "contract", "inquiry", "batch", "original"])
+    history = AuditedHistory(no_db_index=["bureau", "member", "contract", "inquiry", "batch", "original"])
 
     class Meta:
         verbose_name = pgettext_lazy("model", "登録情報")

@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
-from simple_history.models import HistoricalRecords
 
 from consentoffice.core.crypto import SecretTextField
+from consentoffice.core.tracking import AuditedHistory
 
 
 class Heartbeat(models.Model):
@@ -255,7 +255,7 @@ class EnrolmentCode(models.Model):
     expires_at = models.DateTimeField(_("有効期限"))
     used_at = models.DateTimeField(_("使用日時"), null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["code_hash"])
+    history = AuditedHistory(excluded_fields=["code_hash"])
 
     class Meta:
         verbose_name = pgettext_lazy("model", "二段階認証の登録コード")

@@ -11,8 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
+from consentoffice.core.tracking import AuditedHistory
 from members.models import CATEGORY_1_FIELDS, Member
 from requests import rules
 
@@ -113,7 +113,7 @@ class Ticket(models.Model):
     held_seconds = models.PositiveIntegerField(_("保留時間（秒）"), default=0, editable=False)
     escalated_at = models.DateTimeField(_("エスカレーション日時"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版"), default=1, editable=False)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "受付票")
@@ -214,7 +214,7 @@ class CorrectionItem(models.Model):
     requested_value = models.CharField(_("訂正後の内容"), max_length=300)
     decision = models.CharField(_("判断"), max_length=10, choices=Decision.choices, default=Decision.PENDING)
     decision_note = models.CharField(_("判断の理由"), max_length=300, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "訂正項目")
@@ -246,7 +246,7 @@ class DeletionItem(models.Model):
         choices=[(k, v) for k, v in rules.RETENTION_GROUNDS.items()],
     )
     erased_count = models.PositiveIntegerField(_("削除・匿名化した件数"), default=0)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "削除項目")
@@ -278,7 +278,7 @@ class DisclosurePackage(models.Model):
     )
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
     delivered_at = models.DateTimeField(_("交付日時"), null=True, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "開示パッケージ")

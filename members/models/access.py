@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
+from consentoffice.core.tracking import AuditedHistory
 from members.models.member import Member
 
 
@@ -92,7 +92,7 @@ class MarketingExtract(models.Model):
     sha256 = models.CharField(_("ファイルのSHA-256"), max_length=64, blank=True)
     finished = models.BooleanField(_("出力完了"), default=False)
     finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "営業リスト抽出記録")

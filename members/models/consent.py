@@ -10,8 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext, pgettext_lazy
-from simple_history.models import HistoricalRecords
 
+from consentoffice.core.tracking import AuditedHistory
 from members.models.member import Member
 
 
@@ -42,7 +42,7 @@ class ConsentVersion(models.Model):
         related_name="+",
         editable=False,
     )
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "同意条項の版")
@@ -92,7 +92,7 @@ class Purpose(models.Model):
     categories = models.JSONField(_("利用できる情報の区分"), default=list)
     refusable = models.BooleanField(_("拒否できる"), default=False)
     stoppable = models.BooleanField(_("中止の申出ができる"), default=False)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "利用目的")
@@ -128,7 +128,7 @@ class Consent(models.Model):
     )
     recorded_at = models.DateTimeField(_("記録日時"), default=timezone.now)
     source = models.CharField(_("経路"), max_length=16, choices=ConsentSource.choices)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "同意")

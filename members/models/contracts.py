@@ -6,9 +6,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
 from consentoffice.core.crypto import EncryptedIntegerField, EncryptedTextField
+from consentoffice.core.tracking import AuditedHistory
 from members.models.consent import ConsentVersion
 from members.models.member import Member
 from members.models.partners import Affiliate
@@ -70,7 +70,7 @@ class Contract(models.Model):
     decline_reason = models.CharField(
         _("不成立の理由"), max_length=24, choices=DeclineReason.choices, blank=True
     )
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "契約")
@@ -126,7 +126,7 @@ class PaymentRecord(models.Model):
     balance = models.PositiveIntegerField(_("残高"), default=0)
     status_code = models.CharField(_("入金状況"), max_length=1, choices=PaymentStatus.choices)
     days_overdue = models.PositiveSmallIntegerField(_("延滞日数"), default=0)
-    history = HistoricalRecords()
+    history = AuditedHistory(date_index=False)  # the audit (date, id) index covers it (0011)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "支払状況")
@@ -149,7 +149,7 @@ class FinancialDeclaration(models.Model):
     assets = models.PositiveBigIntegerField(_("資産（円）"), default=0)
     debts = models.PositiveBigIntegerField(_("負債（円）"), default=0)
     note = models.CharField(_("備考"), max_length=200, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "資産・収入等の申告")

@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
+from consentoffice.core.tracking import AuditedHistory
 from members.models.member import Member
 
 
@@ -46,7 +46,7 @@ class LegalHold(models.Model):
     )
     released_at = models.DateTimeField(_("解除日時"), null=True, blank=True)
     release_reason = models.CharField(_("解除の理由"), max_length=300, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "法的保全")

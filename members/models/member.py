@@ -9,8 +9,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
+from consentoffice.core.tracking import AuditedHistory
 from members import normalize
 
 PREFECTURES = [
@@ -184,7 +184,7 @@ class Member(models.Model):
     )
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["search_kana", "search_name", "updated_at"])
+    history = AuditedHistory(excluded_fields=["search_kana", "search_name", "updated_at"])
 
     class Meta:
         verbose_name = pgettext_lazy("model", "会員")

@@ -10,9 +10,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
 from consentoffice.core.crypto import SecretTextField
+from consentoffice.core.tracking import AuditedHistory
 from members.models.member import CATEGORY_1_FIELDS, Member
 
 
@@ -38,7 +38,7 @@ class Affiliate(models.Model):
         blank=True,
         help_text=_("属性情報①のうち提携先と共有する項目名の一覧"),
     )
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "提携先")
@@ -97,7 +97,7 @@ class PartnerSyncEvent(models.Model):
     last_error = models.CharField(_("最後のエラー"), max_length=300, blank=True)
     occurred_at = models.DateTimeField(_("発生日時"), default=timezone.now)
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "提携先連携イベント")
@@ -121,7 +121,7 @@ class Contractor(models.Model):
     business = models.CharField(_("委託業務"), max_length=200)
     address = models.CharField(_("所在地"), max_length=200, blank=True)
     active = models.BooleanField(_("有効"), default=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "委託先")
@@ -145,7 +145,7 @@ class Entrustment(models.Model):
     items = models.JSONField(_("提供した項目"), default=list)
     provided_on = models.DateField(_("提供日"))
     returned_on = models.DateField(_("返却・廃棄日"), null=True, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "委託記録")
@@ -183,7 +183,7 @@ class ProvisionRecord(models.Model):
     consent_recorded = models.BooleanField(_("本人同意を得ている"), default=True)
     kept_until = models.DateField(_("保存期限"))
     reference = models.CharField(_("参照"), max_length=100, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "第三者提供記録")

@@ -9,9 +9,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
 from consentoffice.core.crypto import EncryptedTextField
+from consentoffice.core.tracking import AuditedHistory
 from members import normalize
 from members.models.member import DataCategory, Member
 
@@ -43,7 +43,7 @@ class ContactRecord(models.Model):
         blank=True,
         related_name="+",
     )
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "応対記録")
@@ -98,7 +98,7 @@ class IdentityDocument(models.Model):
     )
     verified_at = models.DateTimeField(_("確認日時"), default=timezone.now)
     note = models.CharField(_("備考"), max_length=200, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "本人確認書類")
@@ -142,7 +142,7 @@ class OnlineAuthEvent(models.Model):
     ip_address = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
     device = models.CharField(_("端末情報"), max_length=200, blank=True)
     merchant = models.CharField(_("加盟店"), max_length=100, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "オンライン認証記録")
@@ -169,7 +169,7 @@ class PublicRecord(models.Model):
     source = models.CharField(_("出典"), max_length=12, choices=Source.choices)
     summary = models.TextField(_("概要"))
     found_on = models.DateField(_("確認日"))
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = pgettext_lazy("model", "公開情報")
