@@ -3,14 +3,14 @@
 A submission's payload is the identity and contract snapshot sent to the bureau. By the time a
 member is anonymized (``members.keeping``: ten years after the relationship ended) every
 registration has lapsed and the provision record's three years are over, so the snapshot is
-erased, in its history too; the submission row (bureau, record type, dates, status) stays as the
+erased (the history never copies it); the submission row (bureau, record type, dates, status) stays as the
 record that a registration was made. Registered from ``BureausConfig.ready``.
 """
 
 from __future__ import annotations
 
 from bureaus.models import Submission
-from consentoffice.core.history import amend_history, save_tracked
+from consentoffice.core.history import save_tracked
 from members.models import Member
 from members.services import ERASED_PAYLOAD
 
@@ -23,10 +23,5 @@ def erase_bureau_snapshots(member: Member, *, actor, reason: str) -> int:
         submission.payload = ERASED_PAYLOAD
         save_tracked(submission, actor=actor, reason=reason, clean=False)
         count += 1
-    amend_history(
-        Submission.history.model.objects.filter(member_id=member.pk).exclude(payload=ERASED_PAYLOAD),
-        actor=actor,
-        reason=reason,
-        payload=ERASED_PAYLOAD,
-    )
+    # The history keeps no payload (bureaus.models.Submission): nothing of it to scrub there.
     return count

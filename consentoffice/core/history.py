@@ -360,38 +360,46 @@ def amend_history(queryset: QuerySet, *, actor, reason: str, **values: Any) -> i
         if not ids:
             return 0
         count = source.model.objects.filter(pk__in=ids).update(**values)
-        sealed = sealed_hashes(source.table, ids)
-        if not sealed:
-            return count
-        current = dict(sealed)
-        for row_id, new_hash in (
-            AuditAmendment.objects.filter(table=source.table, row_id__in=sealed)
-            .order_by("id")
-            .values_list("row_id", "new_hash")
-        ):
-            current[row_id] = new_hash
-        amendments = []
-        for row, digest in _hashed(source, source.model.objects.filter(pk__in=sealed).order_by(source.pk)):
-            row_id = row[source.pk]
-            if digest == current[row_id]:
-                continue
-            amendments.append(
-                AuditAmendment(
+        record_amendments(source, ids, actor=actor, reason=reason)
+    return count
+
+
+def record_amendments(source: Source, ids: list[int], *, actor, reason: str) -> int:
+    """An amendment for each sealed row of ``ids`` whose content no longer has the hash it was
+    sealed (or last amended) with: after ``amend_history``'s update, or a migration that changed
+    what a history table keeps. The caller holds the seal lock. Returns how many were recorded."""
+    sealed = sealed_hashes(source.table, ids)
+    if not sealed:
+        return 0
+    current = dict(sealed)
+    for row_id, new_hash in (
+        AuditAmendment.objects.filter(table=source.table, row_id__in=sealed)
+        .order_by("id")
+        .values_list("row_id", "new_hash")
+    ):
+        current[row_id] = new_hash
+    amendments = []
+    for row, digest in _hashed(source, source.model.objects.filter(pk__in=sealed).order_by(source.pk)):
+        row_id = row[source.pk]
+        if digest == current[row_id]:
+            continue
+        amendments.append(
+            AuditAmendment(
+                table=source.table,
+                row_id=row_id,
+                old_hash=current[row_id],
+                new_hash=digest,
+                reason=reason,
+                actor=actor,
+                mac=amendment_mac(
                     table=source.table,
                     row_id=row_id,
                     old_hash=current[row_id],
                     new_hash=digest,
+                    actor_id=actor.pk,
                     reason=reason,
-                    actor=actor,
-                    mac=amendment_mac(
-                        table=source.table,
-                        row_id=row_id,
-                        old_hash=current[row_id],
-                        new_hash=digest,
-                        actor_id=actor.pk,
-                        reason=reason,
-                    ),
-                )
+                ),
             )
-        AuditAmendment.objects.bulk_create(amendments)
-    return count
+        )
+    AuditAmendment.objects.bulk_create(amendments, batch_size=CHUNK)
+    return len(amendments)

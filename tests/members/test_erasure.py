@@ -52,7 +52,7 @@ COVERAGE: dict[str, str] = {
     "requests.correctionitem": ERASED,  # current and requested values
     "requests.historicalcorrectionitem": ERASED,
     "bureaus.submission": ERASED,  # the payload snapshot
-    "bureaus.historicalsubmission": ERASED,
+    "bureaus.historicalsubmission": "keeps no payload (bureaus.models.Submission: written once, erased in place)",
     "admin.logentry": ERASED,  # object_repr
     "consentoffice.notification": ERASED,  # titles naming the member
     "members.paymentrecord": "③ monthly status codes of a contract: no identifying data once ① is anonymized",

@@ -178,7 +178,6 @@ class ContractRows:
             record_type,
             event.isoformat(),
             until.isoformat() if until else NULL,
-            esc(payload),
             status,
             "00" if answered != NULL else "",
             "",
@@ -191,7 +190,7 @@ class ContractRows:
             NULL,
             NULL,
         ]
-        chunk.add("bureaus_submission", values, at=created, user=operator)
+        chunk.add("bureaus_submission", values, at=created, user=operator, live_only=(esc(payload),))
 
     def _provision(
         self, chunk, member_id, provided: date, contract_no: str, operator, *, affiliate=False

@@ -35,11 +35,13 @@ class Chunk:
         history: list[tuple[list[str], str, str, int]] | None = None,
         at: str = "",
         user: int = 0,
+        live_only: tuple[str, ...] = (),
     ) -> None:
-        """``values`` in ``TABLES`` order. Without ``history`` the object gets one ``+`` history
-        row dated ``at`` by ``user``; ``history`` holds (values, date, type, user) per history row."""
+        """``values`` in ``TABLES`` order, ``live_only`` those of ``LIVE_ONLY_COLUMNS`` (the live row
+        only). Without ``history`` the object gets one ``+`` history row dated ``at`` by ``user``;
+        ``history`` holds (values, date, type, user) per history row."""
         row = "\t".join(values)
-        self.lines[table].append(row + "\n")
+        self.lines[table].append("\t".join((row, *live_only)) + "\n")
         if table in NO_HISTORY:
             return
         htable = HISTORY_TABLE[table]

@@ -119,7 +119,6 @@ TABLES: dict[str, tuple[str, ...]] = {
         "record_type",
         "event_date",
         "registered_until",
-        "payload",
         "status",
         "response_code",
         "response_message",
@@ -171,8 +170,11 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "members_accesslog": ("id", "action", "at", "ip_address", "path", "detail", "member_id", "user_id"),
 }
-# Columns of the live table that the history table does not keep (``HistoricalRecords(excluded_fields=…)``).
-LIVE_ONLY_COLUMNS = {"members_member": ("search_kana", "search_name", "updated_at")}
+# Columns of the live table that the history table does not keep (``AuditedHistory(excluded_fields=…)``).
+LIVE_ONLY_COLUMNS = {
+    "members_member": ("search_kana", "search_name", "updated_at"),
+    "bureaus_submission": ("payload",),
+}
 HISTORY_COLUMNS = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
 NO_HISTORY = {"members_accesslog"}
 
