@@ -57,7 +57,11 @@ class Inquiry(models.Model):
         Bureau, verbose_name=_("照会先"), on_delete=models.PROTECT, related_name="inquiries"
     )
     member = models.ForeignKey(
-        "members.Member", verbose_name=_("会員"), on_delete=models.PROTECT, related_name="bureau_inquiries"
+        "members.Member",
+        verbose_name=_("会員"),
+        on_delete=models.PROTECT,
+        related_name="bureau_inquiries",
+        db_index=False,
     )
     contract = models.ForeignKey(
         "members.Contract",
@@ -122,7 +126,7 @@ class SubmissionBatch(models.Model):
     """One registration file sent to a member bureau (fixed-width, CP932; docs/bureau-file-format.md)."""
 
     bureau = models.ForeignKey(
-        Bureau, verbose_name=_("登録先"), on_delete=models.PROTECT, related_name="batches"
+        Bureau, verbose_name=_("登録先"), on_delete=models.PROTECT, related_name="batches", db_index=False
     )
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
     created_by = models.ForeignKey(

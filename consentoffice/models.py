@@ -52,6 +52,7 @@ class Notification(models.Model):
         verbose_name=_("宛先"),
         on_delete=models.CASCADE,
         related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(_("種類"), max_length=16, choices=Kind.choices)
     title = models.CharField(_("件名"), max_length=200)
@@ -245,7 +246,11 @@ class EnrolmentCode(models.Model):
     """
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("対象者"), on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("対象者"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     code_hash = models.CharField(_("コードのハッシュ"), max_length=64, unique=True)
     issued_by = models.ForeignKey(

@@ -28,6 +28,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="tickets",
+        db_index=False,
     )
     kind = models.CharField(_("種別"), max_length=16, choices=rules.KIND_CHOICES)
     channel = models.CharField(_("受付経路"), max_length=8, choices=rules.CHANNEL_CHOICES)
@@ -79,6 +80,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        db_index=False,
     )
     prepared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -179,7 +181,11 @@ class TicketParticipant(models.Model):
         APPROVED = "approved", _("承認")
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("受付票"), on_delete=models.PROTECT, related_name="participants"
+        Ticket,
+        verbose_name=_("受付票"),
+        on_delete=models.PROTECT,
+        related_name="participants",
+        db_index=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("担当者"), on_delete=models.PROTECT, related_name="+"
@@ -207,7 +213,11 @@ class CorrectionItem(models.Model):
         REJECTED = "rejected", _("訂正しない")
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("受付票"), on_delete=models.PROTECT, related_name="correction_items"
+        Ticket,
+        verbose_name=_("受付票"),
+        on_delete=models.PROTECT,
+        related_name="correction_items",
+        db_index=False,
     )
     field = models.CharField(_("項目"), max_length=32, choices=[(f, f) for f in CATEGORY_1_FIELDS])
     current_value = models.CharField(_("現在の内容"), max_length=300, blank=True)
@@ -235,7 +245,11 @@ class DeletionItem(models.Model):
         REFUSED = "refused", _("保存義務により削除しない")
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("受付票"), on_delete=models.PROTECT, related_name="deletion_items"
+        Ticket,
+        verbose_name=_("受付票"),
+        on_delete=models.PROTECT,
+        related_name="deletion_items",
+        db_index=False,
     )
     target = models.CharField(_("対象"), max_length=32)
     decision = models.CharField(_("判断"), max_length=10, choices=Decision.choices, default=Decision.PENDING)
@@ -298,7 +312,7 @@ class Reminder(models.Model):
         ESCALATION = "escalation", _("エスカレーション")
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("受付票"), on_delete=models.PROTECT, related_name="reminders"
+        Ticket, verbose_name=_("受付票"), on_delete=models.PROTECT, related_name="reminders", db_index=False
     )
     kind = models.CharField(_("種類"), max_length=12, choices=Kind.choices)
     sent_on = models.DateField(_("送信日"))

@@ -7,7 +7,9 @@ table. The audit reads a history table through the composite indexes of consento
 object's own history by its id; the single-column indexes beside them were never scanned and took
 about 1 KB per member at a million members (BENCHMARKS.md, Storage). ``AuditedHistory`` keeps the
 index on the object's id and the date (the unfiltered ``/audit/`` page reads each table newest
-first) and leaves the others out; ``date_index=False`` where the (date, id) index covers the date.
+first) and leaves the others out; ``date_index=False`` where the (date, id) index covers the date,
+``object_index=False`` where an audit index leads with the object's id or nothing reads an object's
+history by its id.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from simple_history.models import HistoricalRecords
 
 
 class AuditedHistory(HistoricalRecords):
-    def __init__(self, *args, date_index: bool = True, **kwargs):
+    def __init__(self, *args, date_index: bool = True, object_index: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.date_index = date_index
+        self.object_index = object_index
 
     def copy_fields(self, model):
         fields = super().copy_fields(model)
         for name, field in fields.items():
-            if name != model._meta.pk.name:
+            if name != model._meta.pk.name or not self.object_index:
                 field.db_index = False
         return fields
 

@@ -35,9 +35,14 @@ class AccessLog(models.Model):
         null=True,
         blank=True,
         related_name="access_logs",
+        db_index=False,
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("利用者"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("利用者"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     action = models.CharField(_("操作"), max_length=16, choices=AccessAction.choices)
     at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)

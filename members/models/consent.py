@@ -117,7 +117,7 @@ class Consent(models.Model):
     """Current consent per (member, purpose); its history is the proof of consent."""
 
     member = models.ForeignKey(
-        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="consents"
+        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="consents", db_index=False
     )
     purpose = models.ForeignKey(
         Purpose, verbose_name=_("利用目的"), on_delete=models.PROTECT, related_name="+"

@@ -42,7 +42,7 @@ class Contract(models.Model):
     """各取引 (category ②). A partner card has an ``affiliate``."""
 
     member = models.ForeignKey(
-        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="contracts"
+        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="contracts", db_index=False
     )
     contract_no = models.CharField(_("契約番号"), max_length=20, unique=True)
     kind = models.CharField(_("取引の種類"), max_length=16, choices=ContractKind.choices)
@@ -118,7 +118,7 @@ class PaymentRecord(models.Model):
     """③ Monthly balance and repayment status of a contract."""
 
     contract = models.ForeignKey(
-        Contract, verbose_name=_("契約"), on_delete=models.PROTECT, related_name="payments"
+        Contract, verbose_name=_("契約"), on_delete=models.PROTECT, related_name="payments", db_index=False
     )
     month = models.DateField(_("対象月"), help_text=_("月初日"))
     billed_amount = models.PositiveIntegerField(_("請求額"), default=0)
@@ -126,7 +126,9 @@ class PaymentRecord(models.Model):
     balance = models.PositiveIntegerField(_("残高"), default=0)
     status_code = models.CharField(_("入金状況"), max_length=1, choices=PaymentStatus.choices)
     days_overdue = models.PositiveSmallIntegerField(_("延滞日数"), default=0)
-    history = AuditedHistory(date_index=False)  # the audit (date, id) index covers it (0011)
+    # The audit (date, id) index covers the date (0011); nothing reads one payment record's history by
+    # its id (the contract's timeline reads (contract, date, id)).
+    history = AuditedHistory(date_index=False, object_index=False)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "支払状況")

@@ -184,7 +184,10 @@ class Member(models.Model):
     )
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
-    history = AuditedHistory(excluded_fields=["search_kana", "search_name", "updated_at"])
+    history = AuditedHistory(
+        excluded_fields=["search_kana", "search_name", "updated_at"],
+        object_index=False,  # the audit (member, date, id) index leads with the id (0005)
+    )
 
     class Meta:
         verbose_name = pgettext_lazy("model", "会員")

@@ -85,7 +85,11 @@ class PartnerSyncEvent(models.Model):
         Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="sync_events"
     )
     affiliate = models.ForeignKey(
-        Affiliate, verbose_name=_("提携先"), on_delete=models.PROTECT, related_name="sync_events"
+        Affiliate,
+        verbose_name=_("提携先"),
+        on_delete=models.PROTECT,
+        related_name="sync_events",
+        db_index=False,
     )
     direction = models.CharField(
         _("方向"), max_length=8, choices=SyncDirection.choices, default=SyncDirection.OUTBOUND
@@ -139,7 +143,7 @@ class Entrustment(models.Model):
         Contractor, verbose_name=_("委託先"), on_delete=models.PROTECT, related_name="entrustments"
     )
     member = models.ForeignKey(
-        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="entrustments"
+        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="entrustments", db_index=False
     )
     purpose = models.CharField(_("委託の目的"), max_length=200)
     items = models.JSONField(_("提供した項目"), default=list)
@@ -173,7 +177,11 @@ class ProvisionRecord(models.Model):
     """第三者提供記録 (APPI Art. 29; rules Art. 19–21): kept 3 years (1 year if the contract records it)."""
 
     member = models.ForeignKey(
-        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="provision_records"
+        Member,
+        verbose_name=_("会員"),
+        on_delete=models.PROTECT,
+        related_name="provision_records",
+        db_index=False,
     )
     recipient_kind = models.CharField(_("提供先の種類"), max_length=12, choices=RecipientKind.choices)
     recipient = models.CharField(_("提供先"), max_length=200)

@@ -28,7 +28,7 @@ class ContactRecord(models.Model):
     """⑤ What the company learned from calls, visits and mail (recordings by reference)."""
 
     member = models.ForeignKey(
-        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="contacts"
+        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="contacts", db_index=False
     )
     at = models.DateTimeField(_("日時"), default=timezone.now)
     channel = models.CharField(_("経路"), max_length=8, choices=ContactChannel.choices)
@@ -134,7 +134,7 @@ class OnlineAuthEvent(models.Model):
         OTP = "otp", _("ワンタイムパスワード")
 
     member = models.ForeignKey(
-        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="auth_events"
+        Member, verbose_name=_("会員"), on_delete=models.PROTECT, related_name="auth_events", db_index=False
     )
     at = models.DateTimeField(_("日時"), default=timezone.now)
     kind = models.CharField(_("種類"), max_length=8, choices=Kind.choices)

@@ -271,6 +271,7 @@ def test_the_correction_page_costs_the_same_queries_with_one_item_or_nine(client
             page_of(client, ticket)
         return len(ctx.captured_queries)
 
+    count()  # the first request fills the process's content-type cache (alone, this test ran first)
     one = count()
     values = {
         "email": "a@example.jp",
