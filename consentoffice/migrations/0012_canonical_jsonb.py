@@ -1,0 +1,49 @@
+"""``consentoffice_canonical_jsonb(jsonb)``: a jsonb value written as Python's
+``json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False, separators=(",", ":"))``
+would write it, so PostgreSQL can hash audit rows the way ``consentoffice.core.history.row_hash``
+does (``consentoffice.core.digests``). Keys in code-point order (COLLATE "C" compares UTF-8 bytes,
+which is code-point order); strings escaped by jsonb's own output (``"``, ``\\``, ``\\b \\f \\n \\r \\t``,
+other controls as ``\\u00xx``: Python's escapes). NULL for a number that is not a plain integer
+(Python would write a float's repr): such rows are hashed in Python. PostgreSQL only.
+"""
+
+from django.db import migrations
+
+CREATE = r"""
+CREATE OR REPLACE FUNCTION consentoffice_canonical_jsonb(value jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $body$
+SELECT CASE jsonb_typeof(value)
+    WHEN 'object' THEN (
+        SELECT CASE WHEN bool_and(item IS NOT NULL) IS FALSE THEN NULL
+                    ELSE '{' || coalesce(string_agg(item, ',' ORDER BY key COLLATE "C"), '') || '}' END
+        FROM (SELECT key, to_json(key)::text || ':' || consentoffice_canonical_jsonb(element) AS item
+              FROM jsonb_each(value) AS members (key, element)) AS items)
+    WHEN 'array' THEN (
+        SELECT CASE WHEN bool_and(item IS NOT NULL) IS FALSE THEN NULL
+                    ELSE '[' || coalesce(string_agg(item, ',' ORDER BY position), '') || ']' END
+        FROM (SELECT position, consentoffice_canonical_jsonb(element) AS item
+              FROM jsonb_array_elements(value) WITH ORDINALITY AS elements (element, position)) AS items)
+    WHEN 'number' THEN CASE WHEN value::text ~ '^-?[0-9]+$' AND length(value::text) <= 4300
+                            THEN value::text END
+    ELSE value::text
+END
+$body$;
+"""
+
+DROP = "DROP FUNCTION IF EXISTS consentoffice_canonical_jsonb(jsonb);"
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("consentoffice", "0011_audit_date_index")]
+
+    operations = [migrations.RunPython(create, drop)]
