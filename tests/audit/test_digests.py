@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -304,3 +304,29 @@ def test_no_query_per_row(db, system, monkeypatch):
     with CaptureQueriesContext(connection) as queries:
         assert list(row_digests(source, ids=[row[0] for row in expected])) == expected
     assert len(queries) == 4
+
+
+@pytest.mark.postgres
+def test_jsonb_table_no_query_per_row(db, system, monkeypatch):
+    """A table with jsonb: PostgreSQL renders the other columns, Python the jsonb text; a row
+    whose other columns cannot be rendered costs one Python query for its chunk."""
+    for _ in range(15):
+        member_with_everything(system)
+    source = by_table(PARTNER)
+    expected = python_digests(source)
+    assert len(expected) == 15
+    monkeypatch.setattr(digests, "SQL_CHUNK", 10)
+    with CaptureQueriesContext(connection) as queries:
+        assert list(row_digests(source)) == expected
+    assert len(queries) == 3
+    # A fraction is json's to render: no fallback query.
+    raw(f"UPDATE {PARTNER} SET payload = '[1.5, {{\"a\": 2.0}}]' WHERE history_id = %s", [expected[3][0]])
+    expected = python_digests(source)
+    with CaptureQueriesContext(connection) as queries:
+        assert list(row_digests(source)) == expected
+    assert len(queries) == 3
+    # An infinite date renders as NULL in SQL; the Python fallback cannot read it either.
+    raw(f"UPDATE {PARTNER} SET next_attempt_at = 'infinity' WHERE history_id = %s", [expected[4][0]])
+    with pytest.raises(DataError), CaptureQueriesContext(connection) as queries:
+        list(row_digests(source))
+    assert len(queries) == 3 and " IN (" in queries.captured_queries[-1]["sql"]
