@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from consentoffice.audit.selectors import tracked_models
+from consentoffice.core.digests import row_digests
 from consentoffice.core.history import (
     BLOCK_ROWS,
     DIGEST_SIZE,
@@ -82,18 +82,6 @@ def unsealed_rows() -> tuple[int, datetime | None]:
 
 
 # --- Sealing ---------------------------------------------------------------------------------
-
-
-def row_digests(
-    source: Source, *, after: int = 0, upto: int | None = None, limit: int | None = None
-) -> Iterator[tuple[int, datetime, bytes]]:
-    """(id, date, SHA-256) of the source's rows with after < id <= upto, in id order."""
-    qs = source.model.objects.filter(**{f"{source.pk}__gt": after})
-    if upto is not None:
-        qs = qs.filter(**{f"{source.pk}__lte": upto})
-    qs = qs.order_by(source.pk)
-    for values, digest in _hashed(source, qs[:limit] if limit else qs):
-        yield values[source.pk], values[source.date_field], bytes.fromhex(digest)
 
 
 def _block(seq: int, chain: str, table: str, ids: list[int], digests: list[bytes], backdated: list[int]):

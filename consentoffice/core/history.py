@@ -193,15 +193,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def canonical_json(value: Any) -> str:
+    """The JSON text the seal hashes: sorted keys, no spaces, non-ASCII as is."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def row_hash(table: str, values: dict[str, Any]) -> str:
     """SHA-256 of a row's canonical JSON (table name and every column, decrypted values)."""
-    payload = json.dumps(
-        [table, {k: _plain(v) for k, v in values.items()}],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
+    payload = canonical_json([table, {k: _plain(v) for k, v in values.items()}])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
