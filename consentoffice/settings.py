@@ -414,6 +414,10 @@ CELERY_BEAT_SCHEDULE = {
     "build-batches": {"task": "bureaus.tasks.build_batches", "schedule": crontab(minute=0, hour=22)},
     "beat-heartbeat": {"task": "consentoffice.tasks.beat_heartbeat", "schedule": timedelta(minutes=1)},
     "seal-audit-trail": {"task": "consentoffice.tasks.seal_audit_trail", "schedule": timedelta(minutes=5)},
+    "roll-history-partitions": {
+        "task": "consentoffice.tasks.roll_history_partitions",
+        "schedule": crontab(minute=15, hour=1),
+    },
 }
 
 # Every history row carries the actor and a reason (ticket numbers, clause references).

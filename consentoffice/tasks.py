@@ -25,3 +25,12 @@ def seal_audit_trail() -> int:
     from consentoffice.audit.seal import seal_audit_trail as seal
 
     return seal()
+
+
+@shared_task(name="consentoffice.tasks.roll_history_partitions")
+def roll_history_partitions() -> list[str]:
+    """Scheduled by beat daily ("roll-history-partitions"): this month's and the next months'
+    partitions of the partitioned history tables (consentoffice.core.partitions)."""
+    from consentoffice.core.partitions import roll_forward
+
+    return roll_forward()

@@ -42,11 +42,17 @@ def table_sizes() -> list[TableSize]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT c.relname, GREATEST(c.reltuples, 0)::bigint,
-                   pg_table_size(c.oid), pg_indexes_size(c.oid)
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-            ORDER BY pg_total_relation_size(c.oid) DESC, c.relname
+            WITH tree AS (  -- a partitioned table counts its partitions (consentoffice.core.partitions)
+                SELECT c.oid AS root, c.relname, coalesce(p.relid, c.oid) AS part
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                LEFT JOIN LATERAL pg_partition_tree(c.oid) p ON c.relkind = 'p' AND p.isleaf
+                WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+            )
+            SELECT t.relname, sum(GREATEST(r.reltuples, 0))::bigint,
+                   sum(pg_table_size(t.part))::bigint, sum(pg_indexes_size(t.part))::bigint
+            FROM tree t JOIN pg_class r ON r.oid = t.part
+            GROUP BY t.root, t.relname
+            ORDER BY sum(pg_total_relation_size(t.part)) DESC, t.relname
             """
         )
         return [TableSize(*row) for row in cursor.fetchall()]
