@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -397,7 +397,13 @@ def verify_audit_trail(*, incremental: bool = False, now: datetime | None = None
     A clean run moves the checkpoint to the chain's head.
     """
     result = Verification()
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # One snapshot for the whole walk: an erasure amending rows meanwhile is either wholly
+            # seen (rows and amendments) or not at all, without holding the seal lock for minutes.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         start = _checkpoint() if incremental else None
         result.incremental = start is not None
         anchored = _anchored(result)
