@@ -82,14 +82,14 @@ class Notification(models.Model):
 
 
 class AuditSeal(models.Model):
-    """One sealed block of audit rows: up to ``SEAL_BLOCK_ROWS`` consecutive rows of one history
+    """One sealed block of audit rows: up to ``BLOCK_ROWS`` (10,000) consecutive rows of one history
     table (or the access log), and the block's place in the hash chain.
 
-    ``digests`` holds each row's SHA-256 (32 bytes, in id order) and ``ids`` the sealed ids as runs of
+    ``digests`` holds the first 16 bytes of each row's SHA-256 (in id order) and ``ids`` the sealed ids as runs of
     consecutive ids; ``chain_hash`` is an HMAC-SHA256 over the previous block's link and this block's
     content, so a row changed, inserted or deleted after sealing, or a block altered, shows up when
     ``manage.py verify_audit`` recomputes the chain (consentoffice.audit.seal). One row per block
-    instead of one per audit row: about 40 bytes per sealed row instead of about 300.
+    instead of one per audit row: about 18 bytes per sealed row instead of about 300.
     """
 
     seq = models.BigIntegerField(_("連番"), unique=True)
