@@ -104,6 +104,10 @@ class AuditSeal(models.Model):
     # Rows dated before the previous seal run's cutoff yet not there then: written back-dated (or by
     # a transaction that ran longer than the seal delay). ``verify_audit`` lists them. Packed ids.
     backdated = models.BinaryField(_("遡った日付の行"), default=b"")
+    # False when the run that sealed this block stopped at its batch size before the table's newest
+    # rows: the next run's older rows are its backlog, not back-dated writes. Not part of the link
+    # (it only decides the next run's warnings).
+    caught_up = models.BooleanField(_("追いついた"), default=True)
 
     class Meta:
         verbose_name = pgettext_lazy("model", "監査証跡の封印")

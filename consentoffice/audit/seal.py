@@ -56,8 +56,16 @@ def sources() -> list[Source]:
 
 
 def _sealed_up_to(source: Source) -> int:
-    """The table's highest sealed id (one probe of the (table, row_id) unique index)."""
+    """The table's highest sealed id (one probe of the (table, last_id) unique index)."""
     return AuditSeal.objects.filter(table=source.table).aggregate(m=Max("last_id"))["m"] or 0
+
+
+def _newest_block(source: Source) -> tuple[int, bool]:
+    """The table's highest sealed id and whether the run that sealed it had caught up with it."""
+    newest = (
+        AuditSeal.objects.filter(table=source.table).order_by("-last_id").values_list("last_id", "caught_up")
+    )
+    return newest.first() or (0, True)
 
 
 def unsealed_rows() -> tuple[int, datetime | None]:
@@ -113,15 +121,21 @@ def seal_audit_trail(
         # In insertion order (each table by id): a row's date, which its writer chose, does not
         # decide its place in the chain.
         for source in sources():
+            mark, caught_up = _newest_block(source)
+            # Rows the previous run left for lack of room (its batch was full) are not back-dated.
+            flag_before = previous_cutoff if caught_up else None
             ids: list[int] = []
             digests: list[bytes] = []
             backdated: list[int] = []
-            for row_id, at, digest in row_digests(source, after=_sealed_up_to(source), limit=batch):
+            read, too_recent, block = 0, False, None
+            for row_id, at, digest in row_digests(source, after=mark, limit=batch):
+                read += 1
                 if at > cutoff:
+                    too_recent = True
                     break
                 ids.append(row_id)
                 digests.append(digest)
-                if previous_cutoff is not None and at <= previous_cutoff:
+                if flag_before is not None and at <= flag_before:
                     backdated.append(row_id)
                 if len(ids) == BLOCK_ROWS:
                     seq += 1
@@ -134,6 +148,8 @@ def seal_audit_trail(
                 block = _block(seq, chain, source.table, ids, digests, backdated)
                 block.save(force_insert=True)
                 chain, sealed = block.chain_hash, sealed + len(ids)
+            if block is not None and read == batch and not too_recent:
+                AuditSeal.objects.filter(pk=block.pk).update(caught_up=False)
         lock.last_seen = now
         lock.save(update_fields=["last_seen"])
         if sealed:

@@ -476,3 +476,30 @@ def test_the_seal_command_reports_its_rate_and_a_dry_run_leaves_nothing(db, caps
     call_command("seal_audit", "--delay", "0")
     assert capsys.readouterr().out.startswith("sealed 2 rows in ")
     assert sealed_rows() == 2
+
+
+def test_a_backlog_sealed_over_several_runs_is_not_flagged_as_back_dated(db, operator):
+    """A first seal of an existing history runs batch after batch; the older rows each later batch
+    finds were waiting for room, not written back-dated."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consentoffice.core.history import save_tracked
+
+    MemberFactory.create_batch(5)
+    assert seal_audit_trail(delay_seconds=0, batch_size=2) == 2
+    assert seal_audit_trail(delay_seconds=0, batch_size=2) == 2
+    assert seal_audit_trail(delay_seconds=0, batch_size=2) == 1
+    assert verify_audit_trail().backdated == []
+
+    # Caught up now: a row written back-dated after this run is flagged by the next.
+    member = m.Member.objects.first()
+    member.city = "遡及区"
+    member._history_date = timezone.now() - timedelta(hours=1)
+    save_tracked(member, actor=operator, reason="遡った日付の変更", clean=False)
+    seal()
+    row = m.Member.history.filter(id=member.pk).order_by("-history_id").first()
+    assert [(p.table, p.row_id) for p in verify_audit_trail().backdated] == [
+        (HISTORICAL_MEMBER, row.history_id)
+    ]
