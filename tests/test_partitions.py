@@ -57,6 +57,8 @@ def test_a_row_lands_in_its_months_partition_or_the_default_and_the_seal_verifie
     assert _where(this_month) == partitions.partition_name(PAYMENTS, partitions._month(_today()))
     assert _where(long_ago) == f"{PAYMENTS}_default"
     assert seal_audit_trail(delay_seconds=0) > 0
+    partitions.roll_forward()  # the sealed row moves into its month's partition: still verifies
+    assert _where(long_ago) != f"{PAYMENTS}_default"
     result = verify_audit_trail()
     assert result.ok, [p.describe() for p in result.problems]
 
@@ -86,3 +88,13 @@ def test_the_roll_is_scheduled_daily_and_does_nothing_on_sqlite(settings):
         assert tasks.roll_history_partitions() == []  # the migration made this month and three ahead
     else:
         assert tasks.roll_history_partitions() == [] and not partitions.is_partitioned(PAYMENTS)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_roll_gives_back_dated_rows_their_own_months_partition(operator):
+    row = _payment_history_at(timezone.now() - timedelta(days=800), operator)
+    assert _where(row) == f"{PAYMENTS}_default"
+    month = partitions._month(timezone.localtime(timezone.now() - timedelta(days=800)).date())
+    assert partitions.partition_name(PAYMENTS, month) in partitions.roll_forward()
+    assert _where(row) == partitions.partition_name(PAYMENTS, month)

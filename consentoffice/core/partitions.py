@@ -9,7 +9,8 @@ sequence, so the audit seal's id order is unchanged. A ``DEFAULT`` partition tak
 outside the months that exist (a back-dated correction years ago), so no write ever fails.
 
 ``roll_forward`` (beat: ``roll-history-partitions``, daily) keeps this month and the next
-``MONTHS_AHEAD`` in place. Only on PostgreSQL; SQLite keeps plain tables.
+``MONTHS_AHEAD`` in place and gives the months of rows waiting in the default partition their own
+(``seed_bulk`` calls it after a load). Only on PostgreSQL; SQLite keeps plain tables.
 """
 
 from __future__ import annotations
@@ -89,8 +90,14 @@ def roll_forward(*, today: date | None = None, connection=default_connection) ->
         for table in PARTITIONED:
             if not is_partitioned(table, connection):
                 continue
-            for ahead in range(MONTHS_AHEAD + 1):
-                month = _month(today, ahead)
+            months = [_month(today, ahead) for ahead in range(MONTHS_AHEAD + 1)]
+            # Months of rows that came in back-dated (or by a bulk load) get their own partition too.
+            cursor.execute(
+                f'SELECT DISTINCT date_trunc(\'month\', "{DATE}" AT TIME ZONE %s)::date FROM "{table}_default"',
+                [settings.TIME_ZONE],
+            )
+            months += sorted(row[0] for row in cursor.fetchall())
+            for month in months:
                 if _create_month(cursor, table, month):
                     created.append(partition_name(table, month))
     return created

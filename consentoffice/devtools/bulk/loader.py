@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
+from consentoffice.core.partitions import roll_forward
 from consentoffice.devtools.bulk.history import Chunk, Counters
 from consentoffice.devtools.bulk.postgres import (
     Writer,
@@ -131,6 +132,9 @@ def load(
             if writer.is_alive():
                 writer.queue.put(None)
                 writer.join()
+        # Loaded history is years old: its months get partitions of their own (out of the default).
+        stage("partitions")
+        roll_forward()
         if indexes:
             stage("indexes")
             build_indexes([definition for _name, definition in indexes])
