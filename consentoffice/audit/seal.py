@@ -14,6 +14,7 @@ Hashes are taken over decrypted values, so re-encrypting under a new key changes
 
 from __future__ import annotations
 
+import bisect
 import hmac
 import logging
 from dataclasses import dataclass, field
@@ -33,7 +34,6 @@ from consentoffice.core.history import (
     DIGEST_SIZE,
     GENESIS,
     Source,
-    _hashed,
     _lock,
     _mac,
     amendment_mac,
@@ -55,11 +55,6 @@ def sources() -> list[Source]:
     return found
 
 
-def _sealed_up_to(source: Source) -> int:
-    """The table's highest sealed id (one probe of the (table, last_id) unique index)."""
-    return AuditSeal.objects.filter(table=source.table).aggregate(m=Max("last_id"))["m"] or 0
-
-
 def _newest_block(source: Source) -> tuple[int, bool]:
     """The table's highest sealed id and whether the run that sealed it had caught up with it."""
     newest = (
@@ -70,7 +65,7 @@ def _newest_block(source: Source) -> tuple[int, bool]:
 
 def unsealed_rows() -> tuple[int, datetime | None]:
     """How many audit rows wait for their seal, and the date of the oldest of them: one query
-    over every table (each table's rows above its highest sealed id, ``_sealed_up_to``)."""
+    over every table (each table's rows above its highest sealed id, as ``_newest_block`` finds it)."""
     parts = []
     for source in sources():
         mark = (
@@ -92,10 +87,12 @@ def unsealed_rows() -> tuple[int, datetime | None]:
 # --- Sealing ---------------------------------------------------------------------------------
 
 
-def _block(seq: int, chain: str, table: str, ids: list[int], digests: list[bytes], backdated: list[int]):
-    return new_block(
+def _save_block(seq: int, chain: str, table: str, ids: list[int], digests: list[bytes], backdated: list[int]):
+    block = new_block(
         AuditSeal, seq=seq, previous=chain, table=table, ids=ids, digests=digests, backdated=backdated
     )
+    block.save(force_insert=True)
+    return block
 
 
 def seal_audit_trail(
@@ -138,15 +135,11 @@ def seal_audit_trail(
                 if flag_before is not None and at <= flag_before:
                     backdated.append(row_id)
                 if len(ids) == BLOCK_ROWS:
-                    seq += 1
-                    block = _block(seq, chain, source.table, ids, digests, backdated)
-                    block.save(force_insert=True)
+                    seq, block = seq + 1, _save_block(seq + 1, chain, source.table, ids, digests, backdated)
                     chain, sealed = block.chain_hash, sealed + len(ids)
                     ids, digests, backdated = [], [], []
             if ids:
-                seq += 1
-                block = _block(seq, chain, source.table, ids, digests, backdated)
-                block.save(force_insert=True)
+                seq, block = seq + 1, _save_block(seq + 1, chain, source.table, ids, digests, backdated)
                 chain, sealed = block.chain_hash, sealed + len(ids)
             if block is not None and read == batch and not too_recent:
                 AuditSeal.objects.filter(pk=block.pk).update(caught_up=False)
@@ -385,17 +378,20 @@ def _verify_amended_since(result: Verification, chains: dict, start: AuditVerifi
         sealed = sealed_hashes(table, ids)
         if source is None or not sealed:
             continue
-        seqs = dict(
+        # The verified blocks that can hold these rows, by last id: a row's block is the first whose
+        # last id reaches it.
+        blocks = list(
             AuditSeal.objects.filter(table=table, seq__lte=start.seq, last_id__gte=min(sealed))
-            .order_by("seq")
+            .order_by("last_id")
             .values_list("last_id", "seq")
         )
-        rows = source.model.objects.filter(pk__in=sealed).order_by(source.pk)
-        found = {values[source.pk]: digest for values, digest in _hashed(source, rows)}
+        lasts = [last for last, _seq in blocks]
+        found = {row_id: digest.hex() for row_id, _at, digest in row_digests(source, ids=sealed)}
         for row_id in sorted(sealed):
-            seq = next((s for last, s in sorted(seqs.items()) if last >= row_id), None)
-            if seq is None:
+            at = bisect.bisect_left(lasts, row_id)
+            if at == len(blocks):
                 continue  # sealed after the checkpoint: the walk over the new blocks has it
+            seq = blocks[at][1]
             current = found.get(row_id)
             if current is None:
                 result.problems.append(Problem(DELETED, table, row_id, seq))
