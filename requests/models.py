@@ -129,6 +129,23 @@ class Ticket(models.Model):
             # The dashboard counts tickets closed per week and how many met their deadline
             # (consentoffice.home.dashboard) from this index alone (index-only scan).
             models.Index(fields=["closed_at", "kind", "due_at"], name="ticket_closed_idx"),
+            # The open tickets only (a few percent of all, however many have closed): the queues
+            # read them in deadline order and stop at a page, the home page and the dashboard count
+            # them from these entries alone (index-only), so neither sorts nor visits every open
+            # ticket's row (issue 18). Deadline queues (overdue, due soon, unassigned) by due_at;
+            # an operator's own tickets by assignee, then due_at.
+            models.Index(
+                fields=["due_at", "id"],
+                include=["status", "kind", "assignee", "on_hold"],
+                condition=Q(status__in=sorted(rules.OPEN_STATUSES)),
+                name="ticket_open_due_idx",
+            ),
+            models.Index(
+                fields=["assignee", "due_at", "id"],
+                include=["status", "kind"],
+                condition=Q(status__in=sorted(rules.OPEN_STATUSES)),
+                name="ticket_open_assignee_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -154,27 +154,40 @@ def bureau_status() -> list[Bureau]:
 
 
 @dataclass(frozen=True)
-class BureauFigures:
-    """``bureau_status`` as counted at ``counted_at`` (what the cache keeps)."""
+class CenterFigures:
+    """The center-wide figures of the dashboard as counted at ``counted_at`` (what the cache keeps):
+    the weekly flow, the registration files, each bureau's records and the open tickets now."""
 
     counted_at: datetime
+    weeks: list[WeekRow]
+    batches: list[dict]
     bureaus: list[Bureau]
+    tickets: dict[str, int]
 
 
-# The bureau counts walk the million pending records of the monthly file (~0.1 s at a million
-# members): every supervisor's dashboard shares one count per minute instead of running it per view.
-BUREAU_FIGURES_SECONDS = 60
-BUREAU_FIGURES_KEY = "dashboard:bureau-figures:v2"
+# These counts read rows in proportion to the center's size: the bureaus' pending records (about
+# one per member, ~0.1 s at a million members), the open tickets (index-only, ~1 µs each) and the
+# last twelve weeks' tickets and files. Every supervisor's dashboard shares one count per minute
+# instead of running them per view, so the page costs the same at any size (issue 18); the page
+# says when they were counted. The partner-sync backlog stays live (it reads only waiting rows).
+FIGURES_SECONDS = 60
+FIGURES_KEY = "dashboard:center-figures:v1"
 
 
-def bureau_figures(*, now: datetime | None = None) -> BureauFigures:
-    """``bureau_status`` as counted within the last ``BUREAU_FIGURES_SECONDS`` (counted again when
-    the kept count is older or missing), with when it was counted."""
+def center_figures(*, now: datetime | None = None) -> CenterFigures:
+    """The figures as counted within the last ``FIGURES_SECONDS`` (counted again when the kept
+    ones are older or missing), with when they were counted."""
     now = now or timezone.now()
-    figures = cache.get(BUREAU_FIGURES_KEY)
-    if figures is None or now - figures.counted_at >= timedelta(seconds=BUREAU_FIGURES_SECONDS):
-        figures = BureauFigures(counted_at=now, bureaus=bureau_status())
-        cache.set(BUREAU_FIGURES_KEY, figures, BUREAU_FIGURES_SECONDS)
+    figures = cache.get(FIGURES_KEY)
+    if figures is None or not timedelta(0) <= now - figures.counted_at < timedelta(seconds=FIGURES_SECONDS):
+        figures = CenterFigures(
+            counted_at=now,
+            weeks=weekly_tickets(now=now),
+            batches=weekly_batches(now=now),
+            bureaus=bureau_status(),
+            tickets=ticket_snapshot(now=now),
+        )
+        cache.set(FIGURES_KEY, figures, FIGURES_SECONDS)
     return figures
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from bureaus.selectors import open_reject_count
@@ -40,17 +40,23 @@ def unassigned_tickets(user) -> list[Ticket]:
 
 
 def ticket_counts(user, *, now: datetime | None = None) -> dict[str, int]:
-    """How many open tickets are the user's (and of those overdue / due soon), and unassigned."""
+    """How many open tickets are the user's (and of those overdue / due soon), and unassigned.
+
+    Two counts, each over its own range of ``ticket_open_assignee_idx`` (index-only): the user's
+    open tickets and the unassigned ones are read, never the colleagues' work, so the count does not
+    grow with the center (issue 18)."""
     now = now or timezone.now()
-    mine = Q(assignee=user)
-    unassigned = Q(assignee__isnull=True)
-    return Ticket.objects.filter(status__in=rules.OPEN_STATUSES).aggregate(
-        mine=Count("pk", filter=mine),
-        mine_overdue=Count("pk", filter=mine & due_filter("overdue", now)),
-        mine_due_soon=Count("pk", filter=mine & due_filter("due_soon", now)),
-        unassigned=Count("pk", filter=unassigned),
-        unassigned_overdue=Count("pk", filter=unassigned & due_filter("overdue", now)),
+    open_tickets = Ticket.objects.filter(status__in=rules.OPEN_STATUSES)
+    mine = open_tickets.filter(assignee=user).aggregate(
+        mine=Count("pk"),
+        mine_overdue=Count("pk", filter=due_filter("overdue", now)),
+        mine_due_soon=Count("pk", filter=due_filter("due_soon", now)),
     )
+    unassigned = open_tickets.filter(assignee__isnull=True).aggregate(
+        unassigned=Count("pk"),
+        unassigned_overdue=Count("pk", filter=due_filter("overdue", now)),
+    )
+    return {**mine, **unassigned}
 
 
 def unread_notifications(user) -> QuerySet[Notification]:

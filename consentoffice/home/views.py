@@ -176,20 +176,17 @@ def _dashboard_charts(weeks, batches, bureaus) -> dict:
 def dashboard(request):
     """センター状況: the flow of tickets, deadlines, approvals, partner sync and bureau files."""
     now = timezone.now()
-    weeks = dashboard_selectors.weekly_tickets(now=now)
-    batches = dashboard_selectors.weekly_batches(now=now)
-    bureau_figures = dashboard_selectors.bureau_figures(now=now)
-    bureaus = bureau_figures.bureaus
+    figures = dashboard_selectors.center_figures(now=now)
     context = {
         **admin.site.each_context(request),
         "title": _("センター状況"),
         "now": now,
-        "weeks": weeks,
-        "batches": batches,
-        "bureaus": bureaus,
-        "bureaus_counted_at": bureau_figures.counted_at,
-        "snapshot": dashboard_selectors.ticket_snapshot(now=now),
+        "weeks": figures.weeks,
+        "batches": figures.batches,
+        "bureaus": figures.bureaus,
+        "counted_at": figures.counted_at,
+        "snapshot": figures.tickets,
         "sync": dashboard_selectors.partner_sync_snapshot(),
-        "charts": _dashboard_charts(weeks, batches, bureaus),
+        "charts": _dashboard_charts(figures.weeks, figures.batches, figures.bureaus),
     }
     return TemplateResponse(request, "dashboard/dashboard.html", context)

@@ -244,7 +244,7 @@ def test_the_dashboard_costs_the_same_queries_however_many_rows(
         SubmissionBatch.objects.create(
             bureau=cic, created_by=supervisor, created_at=now - timedelta(days=n * 3)
         )
-    cache.delete(ds.BUREAU_FIGURES_KEY)  # counted again, as a minute later
+    cache.delete(ds.FIGURES_KEY)  # counted again, as a minute later
     many = _dashboard_queries(client)
 
     assert few == many
@@ -304,28 +304,38 @@ def test_bureau_status_counts_each_bureaus_pending_sent_and_rejected_records_in_
     assert queries_after == queries <= 4  # the counts, and on PostgreSQL JIT switched off in its transaction
 
 
-def test_the_bureau_counts_are_counted_once_a_minute_and_say_when(client, supervisor, supervisor2):
-    """The pending count walks every record of the monthly file: all supervisors' views within a
-    minute share one count, and the page says when it was made."""
+def test_the_center_figures_are_counted_once_a_minute_and_say_when(client, supervisor, supervisor2, operator):
+    """The counts read rows in proportion to the center's size (every pending bureau record, every
+    open ticket): all supervisors' views within a minute share one count, and the page says when
+    it was made. The partner-sync backlog is read live."""
     from bureaus.models import SubmissionStatus
 
     cic = Bureau.objects.get(code="CIC")
     member = MemberFactory()
     _submission(cic, member, SubmissionStatus.PENDING)
+    ticket(Kind.DISCLOSURE, member=member, actor=operator)
     counted = timezone.now()
-    first = {b.code: b.pending_count for b in ds.bureau_figures(now=counted).bureaus}
+    first = ds.center_figures(now=counted)
+    assert {b.code: b.pending_count for b in first.bureaus}["CIC"] == 1 and first.tickets["open"] == 1
     _submission(cic, member, SubmissionStatus.PENDING)
+    ticket(Kind.CORRECTION, member=MemberFactory(), actor=operator)
 
     with CaptureQueriesContext(connection) as ctx:
-        kept = ds.bureau_figures(now=counted + timedelta(seconds=ds.BUREAU_FIGURES_SECONDS - 1))
+        kept = ds.center_figures(now=counted + timedelta(seconds=ds.FIGURES_SECONDS - 1))
     assert len(ctx.captured_queries) == 0
-    assert {b.code: b.pending_count for b in kept.bureaus} == first and first["CIC"] == 1
+    assert {b.code: b.pending_count for b in kept.bureaus}["CIC"] == 1 and kept.tickets["open"] == 1
     assert kept.counted_at == counted
 
     login(client, supervisor2)
     html = client.get(DASHBOARD).content.decode()
-    note = re.search(r'data-figure="bureaus_counted_at">([^<]+)<', html).group(1)
-    assert note == f"{timezone.localtime(counted):%H:%M} 時点の件数です（1分ごとに数え直します）。"
+    note = re.search(r'data-figure="counted_at">([^<]+)<', html).group(1)
+    assert note.startswith(f"{timezone.localtime(counted):%Y年%-m月%-d日%-H:%M}")
+    assert "時点の件数です（1分ごとに数え直します。" in note
+    assert re.search(r'data-figure="open">1<', html)
 
-    later = ds.bureau_figures(now=counted + timedelta(seconds=ds.BUREAU_FIGURES_SECONDS))
-    assert {b.code: b.pending_count for b in later.bureaus}["CIC"] == 2 and later.counted_at > counted
+    later = ds.center_figures(now=counted + timedelta(seconds=ds.FIGURES_SECONDS))
+    assert {b.code: b.pending_count for b in later.bureaus}["CIC"] == 2 and later.tickets["open"] == 2
+    assert later.counted_at > counted
+    # A clock that went back (another server's time) never serves figures "from the future".
+    earlier = ds.center_figures(now=counted - timedelta(seconds=5))
+    assert earlier.counted_at == counted - timedelta(seconds=5)

@@ -84,6 +84,7 @@ def case_bureau_batch(ctx: Context) -> Row:
     if result is None:
         return row
     seconds = result["seconds"]
+    row.units = result["records"]
     row.figure = (
         f"{result['records']:,} records, peak RSS {result['peak_mb']:.0f} MB (+{result['delta_mb']:.0f} MB)"
     )
@@ -187,6 +188,7 @@ def case_partner_sync(ctx: Context) -> Row:
     rate = result.sent / seconds if seconds else 0.0
     row.median_ms = row.p95_ms = seconds * 1000
     row.queries = len(captured.captured_queries)
+    row.units = result.sent
     row.figure = f"{rate:.0f} events/s ({result.sent} sent, {result.retried} retried, {result.dead} dead)"
     row.met = rate >= PARTNER_EVENTS_PER_SECOND and result.sent == len(members)
     return row
@@ -273,6 +275,7 @@ def case_reminders(ctx: Context) -> Row:
     row.median_ms = row.p95_ms = seconds * 1000
     row.queries = len(captured.captured_queries)
     open_total = existing + added
+    row.units = open_total
     row.figure = f"{open_total:,} open, {sum(run.created.values()):,} reminders"
     row.met = seconds <= REMINDER_SECONDS and open_total >= REMINDER_OPEN_TICKETS
     row.note = f"{added:,} temporary open tickets added for the run" if added else ""
@@ -292,6 +295,7 @@ def case_marketing_extract(ctx: Context) -> Row:
     if result is None:
         return row
     seconds = result["seconds"]
+    row.units = result["members"]
     row.figure = (
         f"{result['members']:,} members, {result['rows']:,} rows of {result['total']:,}, "
         f"{result['mb']:.0f} MB CSV (count {result['count_s']:.1f} s, log {result['log_s']:.1f} s, "

@@ -35,6 +35,9 @@ class Row:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    # What a heavy job worked through (records, events, open tickets, members): its time per unit
+    # is what the growth table (``bench_growth``) compares between data-set sizes.
+    units: int | None = None
 
     @property
     def ratio(self) -> float | None:

@@ -3,6 +3,8 @@ figures of issue 7: median and 95th percentile, query counts, and the untuned ad
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import platform
 
@@ -38,6 +40,13 @@ class Command(BaseCommand):
             help=_("測定前の VACUUM (ANALYZE) を省略します（既定では測定前にデータベース全体に実行）"),
         )
         parser.add_argument(
+            "--json",
+            dest="json_path",
+            default="",
+            metavar="PATH",
+            help=_("測定結果を JSON でこのファイルにも書き出します（bench_growth が読みます）"),
+        )
+        parser.add_argument(
             "--only",
             default="",
             help=_("測る項目をカンマ区切りで指定: %(cases)s") % {"cases": ", ".join(benchmarks.ALL_CASES)},
@@ -52,6 +61,7 @@ class Command(BaseCommand):
         sync_events: int,
         reminder_tickets: int,
         no_vacuum: bool = False,
+        json_path: str = "",
         **options,
     ):
         selected = {name.strip() for name in only.split(",") if name.strip()}
@@ -73,7 +83,7 @@ class Command(BaseCommand):
         self.stdout.write(benchmarks.HEADER)
         self.stdout.write("-" * len(benchmarks.HEADER))
         try:
-            benchmarks.run(
+            rows = benchmarks.run(
                 runs=runs,
                 only=selected or None,
                 bureau_records=bureau_records,
@@ -85,6 +95,13 @@ class Command(BaseCommand):
             )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
+        if json_path:
+            self._write_json(json_path, rows)
+
+    @staticmethod
+    def _write_json(path: str, rows) -> None:
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump([dataclasses.asdict(row) for row in rows], out, ensure_ascii=False, indent=1)
 
     @staticmethod
     def _machine() -> str:

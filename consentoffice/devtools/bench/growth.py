@@ -1,0 +1,168 @@
+"""The growth table (issue 18): ``manage.py bench`` run on data sets of several sizes and printed
+side by side.
+
+The sizes are measured in rounds that take each data set in turn (250k, 500k, 1M, 250k, …), so a
+slow minute of the machine falls on every size alike instead of on one column; each case's figure
+is the median of its rounds' medians. A page must not grow with the data: its median at the
+largest size within ``GROWTH_LIMIT`` of the smallest. A heavy job is compared per unit it works
+through (record, event, open ticket, member): growing no faster than linearly means its time per
+unit stays within the same limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GROWTH_LIMIT = 1.2
+
+
+@dataclass(frozen=True)
+class DataSet:
+    label: str
+    url: str
+
+
+@dataclass
+class GrowthRow:
+    case: str
+    unit: str  # "ms" for a page, "µs/unit" for a heavy job
+    rounds: dict[str, list[float]] = field(default_factory=dict)  # label -> one figure per round
+
+    def figure(self, label: str) -> float | None:
+        values = self.rounds.get(label) or []
+        return statistics.median(values) if values else None
+
+    def ratio(self, first: str, last: str) -> float | None:
+        low, high = self.figure(first), self.figure(last)
+        if not low or high is None:
+            return None
+        return high / low
+
+
+def parse_data_sets(specs: Iterable[str]) -> list[DataSet]:
+    """``label=DATABASE_URL`` pairs, smallest data set first; labels must differ."""
+    data_sets: list[DataSet] = []
+    for spec in specs:
+        label, sep, url = spec.partition("=")
+        if not sep or not label.strip() or not url.strip():
+            raise ValueError(f"expected LABEL=DATABASE_URL, got {spec!r}")
+        if any(d.label == label.strip() for d in data_sets):
+            raise ValueError(f"label {label.strip()!r} given twice")
+        data_sets.append(DataSet(label.strip(), url.strip()))
+    if len(data_sets) < 2:
+        raise ValueError("a growth table needs at least two data sets")
+    return data_sets
+
+
+def bench_once(
+    data_set: DataSet, *, cases: list[str], runs: int, vacuum: bool, manage_py: Path
+) -> list[dict]:
+    """One ``manage.py bench`` against ``data_set`` in a process of its own; its rows as dicts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rows.json"
+        command = [
+            sys.executable,
+            str(manage_py),
+            "bench",
+            "--runs",
+            str(runs),
+            "--only",
+            ",".join(cases),
+            "--json",
+            str(out),
+        ]
+        if not vacuum:
+            command.append("--no-vacuum")
+        env = {**os.environ, "DATABASE_URL": data_set.url}
+        completed = subprocess.run(command, env=env, capture_output=True, text=True)
+        if completed.returncode != 0:
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
+            raise RuntimeError(f"bench on {data_set.label} failed: " + " / ".join(tail))
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _value(row: dict) -> tuple[str, float] | None:
+    """A page's median in ms, or a heavy job's µs per unit; None when the case measured nothing."""
+    median = row.get("median_ms")
+    if median is None:
+        return None
+    units = row.get("units")
+    if units:
+        return "µs/unit", median * 1000 / units
+    return "ms", median
+
+
+def combine(results: dict[str, list[list[dict]]]) -> list[GrowthRow]:
+    """``results[label]`` holds each round's rows for that data set; one GrowthRow per case, in the
+    order the cases were first printed."""
+    rows: dict[str, GrowthRow] = {}
+    for label, rounds in results.items():
+        for round_rows in rounds:
+            for row in round_rows:
+                value = _value(row)
+                if value is None:
+                    continue
+                unit, figure = value
+                growth = rows.setdefault(row["name"], GrowthRow(case=row["name"], unit=unit))
+                growth.rounds.setdefault(label, []).append(figure)
+    return list(rows.values())
+
+
+def format_table(rows: list[GrowthRow], labels: list[str]) -> list[str]:
+    first, last = labels[0], labels[-1]
+    header = (
+        f"{'case':<18} {'unit':>8} "
+        + " ".join(f"{label:>9}" for label in labels)
+        + f" {last + '/' + first:>9}  met"
+    )
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        ratio = row.ratio(first, last)
+        cells = []
+        for label in labels:
+            figure = row.figure(label)
+            cells.append(f"{'-' if figure is None else f'{figure:,.1f}':>9}")
+        met = "n/a" if ratio is None else ("yes" if ratio <= GROWTH_LIMIT else "NO")
+        ratio_text = "-" if ratio is None else f"{ratio:.2f}"
+        lines.append(f"{row.case:<18} {row.unit:>8} " + " ".join(cells) + f" {ratio_text:>9}  {met}")
+    return lines
+
+
+def format_rounds(rows: list[GrowthRow], labels: list[str]) -> list[str]:
+    """Every round's figure, so the spread behind each median can be seen."""
+    lines = []
+    for row in rows:
+        parts = []
+        for label in labels:
+            values = row.rounds.get(label) or []
+            parts.append(f"{label}: " + " ".join(f"{v:,.1f}" for v in values))
+        lines.append(f"{row.case:<18} " + " | ".join(parts))
+    return lines
+
+
+def measure(
+    data_sets: list[DataSet],
+    *,
+    cases: list[str],
+    rounds: int,
+    runs: int,
+    manage_py: Path,
+    echo: Callable[[str], None] = print,
+) -> list[GrowthRow]:
+    """``rounds`` rounds over the data sets in turn; each data set is vacuumed in the first round only."""
+    results: dict[str, list[list[dict]]] = {d.label: [] for d in data_sets}
+    for number in range(rounds):
+        for data_set in data_sets:
+            echo(f"round {number + 1}/{rounds}: {data_set.label}")
+            results[data_set.label].append(
+                bench_once(data_set, cases=cases, runs=runs, vacuum=number == 0, manage_py=manage_py)
+            )
+    return combine(results)

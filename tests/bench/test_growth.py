@@ -1,0 +1,115 @@
+"""``manage.py bench_growth``: ``bench`` on data sets of several sizes, in rounds, as one table."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from consentoffice.devtools.bench import growth
+
+
+def test_data_sets_are_label_url_pairs_with_distinct_labels():
+    parsed = growth.parse_data_sets(["250k=postgres://h/a", "1M=postgres://h/b?x=1"])
+    assert [(d.label, d.url) for d in parsed] == [("250k", "postgres://h/a"), ("1M", "postgres://h/b?x=1")]
+    for bad in (
+        ["postgres://h/a", "1M=postgres://h/b"],
+        ["a=u", "a=v"],
+        ["a=u"],
+        ["=u", "b=v"],
+        ["a=", "b=v"],
+    ):
+        with pytest.raises(ValueError):
+            growth.parse_data_sets(bad)
+
+
+def test_the_table_shows_the_median_of_the_rounds_and_judges_the_ratio():
+    page = {"name": "overdue_queue", "median_ms": 10.0, "units": None}
+    job = {"name": "bureau_batch", "median_ms": 50_000.0, "units": 1_000_000}
+    results = {
+        "250k": [
+            [page, job],
+            [{**page, "median_ms": 30.0}, job],  # one slow round: the median keeps it out
+            [{**page, "median_ms": 11.0}, job],
+        ],
+        "1M": [
+            [{**page, "median_ms": 13.0}, {**job, "median_ms": 80_000.0}],
+            [{**page, "median_ms": 12.0}, {**job, "median_ms": 70_000.0}],
+            [{**page, "median_ms": 14.0}, {**job, "median_ms": 75_000.0}],
+        ],
+    }
+    rows = growth.combine(results)
+    assert [(r.case, r.unit) for r in rows] == [("overdue_queue", "ms"), ("bureau_batch", "µs/unit")]
+    overdue, batch = rows
+    assert overdue.figure("250k") == 11.0 and overdue.figure("1M") == 13.0
+    assert overdue.ratio("250k", "1M") == pytest.approx(13 / 11)
+    assert batch.figure("250k") == 50.0 and batch.figure("1M") == 75.0  # µs per record
+    lines = growth.format_table(rows, ["250k", "1M"])
+    assert lines[0].split() == ["case", "unit", "250k", "1M", "1M/250k", "met"]
+    assert lines[2].split() == ["overdue_queue", "ms", "11.0", "13.0", "1.18", "yes"]
+    assert lines[3].split() == ["bureau_batch", "µs/unit", "50.0", "75.0", "1.50", "NO"]
+    spread = growth.format_rounds(rows, ["250k", "1M"])
+    assert spread[0].split() == [
+        "overdue_queue",
+        "250k:",
+        "10.0",
+        "30.0",
+        "11.0",
+        "|",
+        "1M:",
+        "13.0",
+        "12.0",
+        "14.0",
+    ]
+
+
+def test_a_case_that_measured_nothing_is_left_out():
+    rows = growth.combine({"a": [[{"name": "disclosure", "median_ms": None}]], "b": [[]]})
+    assert rows == []
+
+
+def test_the_command_refuses_bad_arguments():
+    for args, options in (
+        (["only-one=postgres://h/a"], {}),
+        (["a=postgres://h/a", "b=postgres://h/b"], {"only": "nonsense"}),
+        (["a=postgres://h/a", "b=postgres://h/b"], {"rounds": 0}),
+    ):
+        with pytest.raises(CommandError):
+            call_command("bench_growth", *args, stdout=StringIO(), **options)
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_bench_growth_runs_bench_in_rounds_on_every_data_set(tmp_path):
+    """Two labels for the test database: each round runs ``bench`` in a child process against each;
+    the table has a figure per label for each case, and ``bench --json`` wrote what it read."""
+    call_command("migrate", verbosity=0)
+    call_command("seed_bulk", members=60, no_progress=True, stdout=StringIO())
+    url = _database_url()
+    out = StringIO()
+    call_command(
+        "bench_growth", f"small={url}", f"large={url}", rounds=2, runs=1, only="member_list,home", stdout=out
+    )
+    text = out.getvalue()
+    assert text.count("round ") == 4  # 2 rounds × 2 data sets
+    table = text.split("each round:")[0].splitlines()
+    for case in ("member_list", "home"):
+        line = next(line for line in table if line.startswith(case + " "))
+        cells = line.split()
+        assert cells[1] == "ms" and float(cells[2]) > 0 and float(cells[3]) > 0, line
+    rounds = text.split("each round:")[1]
+    assert rounds.count("small:") == 2 and rounds.count("large:") == 2
+    # The JSON bench writes for it: one object per row with the fields of the table.
+    path = tmp_path / "rows.json"
+    call_command("bench", runs=1, only="home", no_vacuum=True, json_path=str(path), stdout=StringIO())
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    assert [r["name"] for r in rows] == ["home"] and rows[0]["median_ms"] > 0 and rows[0]["queries"] > 0
