@@ -28,7 +28,7 @@ def test_data_sets_are_label_url_pairs_with_distinct_labels():
 
 
 def test_the_table_shows_the_median_of_the_rounds_and_judges_the_ratio():
-    page = {"name": "overdue_queue", "median_ms": 10.0, "units": None}
+    page = {"name": "overdue_queue", "median_ms": 10.0, "units": None, "buffers": 500}
     job = {"name": "bureau_batch", "median_ms": 50_000.0, "units": 1_000_000}
     results = {
         "250k": [
@@ -37,7 +37,7 @@ def test_the_table_shows_the_median_of_the_rounds_and_judges_the_ratio():
             [{**page, "median_ms": 11.0}, job],
         ],
         "1M": [
-            [{**page, "median_ms": 13.0}, {**job, "median_ms": 80_000.0}],
+            [{**page, "median_ms": 13.0, "buffers": 510}, {**job, "median_ms": 80_000.0}],
             [{**page, "median_ms": 12.0}, {**job, "median_ms": 70_000.0}],
             [{**page, "median_ms": 14.0}, {**job, "median_ms": 75_000.0}],
         ],
@@ -52,6 +52,9 @@ def test_the_table_shows_the_median_of_the_rounds_and_judges_the_ratio():
     assert lines[0].split() == ["case", "unit", "250k", "1M", "1M/250k", "met"]
     assert lines[2].split() == ["overdue_queue", "ms", "11.0", "13.0", "1.18", "yes"]
     assert lines[3].split() == ["bureau_batch", "µs/unit", "50.0", "75.0", "1.50", "NO"]
+    buffers = growth.format_buffers(rows, ["250k", "1M"])
+    assert buffers[0].split() == ["case", "250k", "1M", "1M/250k"]
+    assert buffers[2:] == [buffers[2]] and buffers[2].split() == ["overdue_queue", "500", "500", "1.00"]
     spread = growth.format_rounds(rows, ["250k", "1M"])
     assert spread[0].split() == [
         "overdue_queue",
@@ -106,6 +109,7 @@ def test_bench_growth_runs_bench_in_rounds_on_every_data_set(tmp_path):
         line = next(line for line in table if line.startswith(case + " "))
         cells = line.split()
         assert cells[1] == "ms" and float(cells[2]) > 0 and float(cells[3]) > 0, line
+    assert "buffers read per view" in text
     rounds = text.split("each round:")[1]
     assert rounds.count("small:") == 2 and rounds.count("large:") == 2
     # The JSON bench writes for it: one object per row with the fields of the table.
@@ -113,3 +117,4 @@ def test_bench_growth_runs_bench_in_rounds_on_every_data_set(tmp_path):
     call_command("bench", runs=1, only="home", no_vacuum=True, json_path=str(path), stdout=StringIO())
     rows = json.loads(path.read_text(encoding="utf-8"))
     assert [r["name"] for r in rows] == ["home"] and rows[0]["median_ms"] > 0 and rows[0]["queries"] > 0
+    assert rows[0]["buffers"] > 0  # the home page reads the user, the session, the tickets

@@ -35,6 +35,7 @@ class GrowthRow:
     case: str
     unit: str  # "ms" for a page, "µs/unit" for a heavy job
     rounds: dict[str, list[float]] = field(default_factory=dict)  # label -> one figure per round
+    buffers: dict[str, list[int]] = field(default_factory=dict)  # label -> a page's buffers per round
 
     def figure(self, label: str) -> float | None:
         values = self.rounds.get(label) or []
@@ -45,6 +46,10 @@ class GrowthRow:
         if not low or high is None:
             return None
         return high / low
+
+    def buffers_read(self, label: str) -> int | None:
+        values = self.buffers.get(label) or []
+        return int(statistics.median(values)) if values else None
 
 
 def parse_data_sets(specs: Iterable[str]) -> list[DataSet]:
@@ -113,6 +118,8 @@ def combine(results: dict[str, list[list[dict]]]) -> list[GrowthRow]:
                 unit, figure = value
                 growth = rows.setdefault(row["name"], GrowthRow(case=row["name"], unit=unit))
                 growth.rounds.setdefault(label, []).append(figure)
+                if row.get("buffers") is not None:
+                    growth.buffers.setdefault(label, []).append(row["buffers"])
     return list(rows.values())
 
 
@@ -133,6 +140,22 @@ def format_table(rows: list[GrowthRow], labels: list[str]) -> list[str]:
         met = "n/a" if ratio is None else ("yes" if ratio <= GROWTH_LIMIT else "NO")
         ratio_text = "-" if ratio is None else f"{ratio:.2f}"
         lines.append(f"{row.case:<18} {row.unit:>8} " + " ".join(cells) + f" {ratio_text:>9}  {met}")
+    return lines
+
+
+def format_buffers(rows: list[GrowthRow], labels: list[str]) -> list[str]:
+    """The pages' buffers read per view (8 kB pages touched by their SELECTs): what each page reads
+    at each size, free of the machine's noise."""
+    first, last = labels[0], labels[-1]
+    header = f"{'case':<18} " + " ".join(f"{label:>9}" for label in labels) + f" {last + '/' + first:>9}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        if not row.buffers:
+            continue
+        figures = [row.buffers_read(label) for label in labels]
+        cells = " ".join(f"{'-' if f is None else f'{f:,}':>9}" for f in figures)
+        ratio = "-" if not figures[0] or figures[-1] is None else f"{figures[-1] / figures[0]:.2f}"
+        lines.append(f"{row.case:<18} {cells} {ratio:>9}")
     return lines
 
 

@@ -38,6 +38,9 @@ class Row:
     # What a heavy job worked through (records, events, open tickets, members): its time per unit
     # is what the growth table (``bench_growth``) compares between data-set sizes.
     units: int | None = None
+    # A page's 8 kB buffers touched by its SELECTs (``pages.buffers_read``): what it reads,
+    # independent of the machine's noise.
+    buffers: int | None = None
 
     @property
     def ratio(self) -> float | None:

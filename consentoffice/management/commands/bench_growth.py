@@ -64,6 +64,13 @@ class Command(BaseCommand):
         )
         for line in growth.format_table(rows, labels):
             self.stdout.write(line)
+        if any(row.buffers for row in rows):
+            self.stdout.write("")
+            self.stdout.write(
+                "buffers read per view (8 kB pages touched by the page's SELECTs, median of the rounds):"
+            )
+            for line in growth.format_buffers(rows, labels):
+                self.stdout.write(line)
         self.stdout.write("")
         self.stdout.write("each round:")
         for line in growth.format_rounds(rows, labels):
