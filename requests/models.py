@@ -146,6 +146,16 @@ class Ticket(models.Model):
                 condition=Q(status__in=sorted(rules.OPEN_STATUSES)),
                 name="ticket_open_assignee_idx",
             ),
+            # The outcomes waiting for approval, in deadline order to the last tie (due_at repeats
+            # for every ticket received the same minute, more of them the bigger the center): the
+            # approval queue and the supervisors' home read a page of them, and the queue counts
+            # the ones the supervisor did not prepare, from these entries alone.
+            models.Index(
+                fields=["due_at", "id"],
+                include=["prepared_by"],
+                condition=Q(status="pending_approval"),
+                name="ticket_approval_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

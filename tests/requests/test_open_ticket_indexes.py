@@ -43,16 +43,25 @@ def _plan_of(queryset) -> str:
     return _plan(sql, params)
 
 
-def test_a_queue_page_reads_open_tickets_in_deadline_order_and_stops(open_tickets, operator):
-    for scope, index in (
-        ("overdue", "ticket_open_due_idx"),
-        ("due_soon", "ticket_open_due_idx"),
-        ("mine", "ticket_open_assignee_idx"),
+def test_a_queue_page_reads_open_tickets_in_deadline_order_and_stops(open_tickets, operator, supervisor):
+    for scope, queue, index in (
+        ("overdue", selectors.operator_queue(operator, scope="overdue"), "ticket_open_due_idx"),
+        ("due_soon", selectors.operator_queue(operator, scope="due_soon"), "ticket_open_due_idx"),
+        ("mine", selectors.operator_queue(operator, scope="mine"), "ticket_open_assignee_idx"),
+        ("approval", selectors.approval_queue(supervisor), "ticket_approval_idx"),
     ):
-        plan = _plan_of(selectors.operator_queue(operator, scope=scope)[:15])
+        plan = _plan_of(queue[:15])
         assert index in plan, (scope, plan)
-        # Nothing between the page's LIMIT and the index: no sort of every matching ticket.
+        # Nothing between the page's LIMIT and the index: no sort of every matching ticket, nor of
+        # every ticket sharing the first deadline (an incremental sort on due_at alone).
         assert "Sort" not in plan.split(index)[0], (scope, plan)
+
+
+def test_the_approval_queue_counts_from_its_index_alone(open_tickets, supervisor):
+    with CaptureQueriesContext(connection) as ctx:
+        assert selectors.approval_queue(supervisor).count() > 0
+    plan = _plan(ctx.captured_queries[0]["sql"])
+    assert "Index Only Scan using ticket_approval_idx" in plan, plan
 
 
 def test_the_home_counts_read_the_users_and_the_unassigned_tickets_only(open_tickets, operator):
