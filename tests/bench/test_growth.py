@@ -8,9 +8,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 
 from consentoffice.devtools.bench import growth
+from consentoffice.devtools.bench.children import database_url
 
 
 def test_data_sets_are_label_url_pairs_with_distinct_labels():
@@ -85,11 +85,6 @@ def test_the_command_refuses_bad_arguments():
             call_command("bench_growth", *args, stdout=StringIO(), **options)
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bench_growth_runs_bench_in_rounds_on_every_data_set(tmp_path):
@@ -97,7 +92,7 @@ def test_bench_growth_runs_bench_in_rounds_on_every_data_set(tmp_path):
     the table has a figure per label for each case, and ``bench --json`` wrote what it read."""
     call_command("migrate", verbosity=0)
     call_command("seed_bulk", members=60, no_progress=True, stdout=StringIO())
-    url = _database_url()
+    url = database_url()
     out = StringIO()
     call_command(
         "bench_growth", f"small={url}", f"large={url}", rounds=2, runs=1, only="member_list,home", stdout=out

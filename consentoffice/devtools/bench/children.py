@@ -38,7 +38,7 @@ def _child(call: str) -> tuple[dict, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "consentoffice.settings"),
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
     }
     code = f"import django; django.setup(); from consentoffice.devtools import bench; bench.{call}"
     done = subprocess.run(
@@ -55,7 +55,7 @@ def _child(call: str) -> tuple[dict, str]:
     return json.loads(lines[-1]), ""
 
 
-def _database_url() -> str:
+def database_url() -> str:
     """The database this process uses (under pytest: the test database), for the child process."""
     from urllib.parse import quote
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -74,21 +73,14 @@ def buffers_read(statements: list[str]) -> int | None:
             if not sql.lstrip().upper().startswith("SELECT"):
                 continue
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
-            plan = cursor.fetchone()[0]
-            plan = json.loads(plan) if isinstance(plan, str) else plan
-            top = plan[0]
+            top = cursor.fetchone()[0][0]  # psycopg decodes the JSON plan
             # The execution's buffers only: planning reads the catalogue as its caches happen to be.
             total += top["Plan"].get("Shared Hit Blocks", 0) + top["Plan"].get("Shared Read Blocks", 0)
     return total
 
 
-def measure_page(client: Client, url: str, runs: int) -> tuple[list[float], int]:
-    """Times (ms) of ``runs`` GETs after one warm-up, and the query count of the last one."""
-    times, queries, _statements = _measure(client, url, runs)
-    return times, queries
-
-
-def _measure(client: Client, url: str, runs: int) -> tuple[list[float], int, list[str]]:
+def measure_page(client: Client, url: str, runs: int) -> tuple[list[float], int, list[str]]:
+    """Times (ms) of ``runs`` GETs after one warm-up, and the query count and statements of the last."""
     response = client.get(url)
     if response.status_code != 200:
         raise RuntimeError(f"GET {url} answered {response.status_code}")
@@ -114,7 +106,7 @@ def page_row(name, label, client, url, runs, *, search=False, plain_url: str | N
     if not url_exists(url):
         row.note = "n/a (URL not found)"
         return row
-    times, row.queries, statements = _measure(client, url, runs)
+    times, row.queries, statements = measure_page(client, url, runs)
     row.median_ms, row.p95_ms = statistics.median(times), percentile(times, 95)
     row.buffers = buffers_read(statements)
     if row.buffers is not None:
@@ -123,7 +115,7 @@ def page_row(name, label, client, url, runs, *, search=False, plain_url: str | N
     row.target = f"p95 ≤ {limit} ms, ≤ {PAGE_MAX_QUERIES} queries"
     row.met = row.p95_ms <= limit and row.queries <= PAGE_MAX_QUERIES
     if plain_url:
-        plain_times, plain_queries = measure_page(client, plain_url, runs)
+        plain_times, plain_queries, _statements = measure_page(client, plain_url, runs)
         row.plain_median_ms = statistics.median(plain_times)
         row.note = f"plain: p95 {percentile(plain_times, 95):.0f} ms, {plain_queries} queries"
         if name == "member_list":
