@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pstats
 from io import StringIO
 
 import pytest
@@ -62,6 +63,20 @@ def test_bench_only_runs_the_named_cases(tiny_data_set):
     ]
     assert cases == ["member_list", "search_phone", "dashboard"]
     assert "VACUUM" not in out.getvalue()
+
+
+def test_bench_profiles_each_page_into_its_own_file(tiny_data_set, tmp_path):
+    out = StringIO()
+    call_command(
+        "bench", runs=2, only="workspace,home", no_vacuum=True, profile_dir=str(tmp_path / "p"), stdout=out
+    )
+    for name in ("workspace", "home"):
+        path = tmp_path / "p" / f"{name}.prof"
+        assert f"profile: {path}" in out.getvalue()
+        stats = pstats.Stats(str(path))
+        # The page's own view ran under the profiler, twice.
+        calls = {func[2]: counts[1] for func, counts in stats.stats.items()}
+        assert calls.get(name) == 2, sorted(calls)[:20]
 
 
 def test_bench_refuses_an_unknown_case():

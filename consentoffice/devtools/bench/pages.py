@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import cProfile
+import os
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
 
 import jaconv
 from django.db import connection
@@ -150,27 +154,33 @@ def search_terms(member: Member) -> dict[str, str]:
     }
 
 
-def case_pages(ctx: Context, only: set[str] | None) -> list[Row]:
-    rows = []
+@dataclass(frozen=True)
+class PageSpec:
+    """One page case: who fetches it (``op`` or ``sup``), its URL, and the plain admin's URL to
+    compare with."""
+
+    name: str
+    label: str
+    who: str
+    url: str
+    search: bool = False
+    plain_url: str | None = None
+
+
+def page_specs(ctx: Context, only: set[str] | None = None) -> list[PageSpec]:
+    """The page cases wanted, in the table's order (``bench`` times them, ``--profile`` profiles them)."""
     wanted = _wanted(only)
-    sup = logged_in(ctx.supervisor)
-    op = logged_in(ctx.operator)
+    specs: list[PageSpec] = []
+
+    def add(name, label, who, url, **extra):
+        if wanted(name):
+            specs.append(PageSpec(name, label, who, url, **extra))
+
     # The operators' member list and search (``/members/``), and the admin's change list of the same
     # model, each against the untuned admin.
     base, admin_list, plain = "/members/", "/admin/members/member/", "/bench-plain/members/member/"
-    if wanted("member_list"):
-        rows.append(page_row("member_list", "会員一覧 member list", sup, base, ctx.runs, plain_url=plain))
-    if wanted("member_list_admin"):
-        rows.append(
-            page_row(
-                "member_list_admin",
-                "管理画面の会員一覧 admin list",
-                sup,
-                admin_list,
-                ctx.runs,
-                plain_url=plain,
-            )
-        )
+    add("member_list", "会員一覧 member list", "sup", base, plain_url=plain)
+    add("member_list_admin", "管理画面の会員一覧 admin list", "sup", admin_list, plain_url=plain)
     if ctx.member is not None:
         labels = {
             "search_member_no": "検索: 会員番号",
@@ -178,71 +188,62 @@ def case_pages(ctx: Context, only: set[str] | None) -> list[Row]:
             "search_kana": "検索: フリガナ前方一致",
             "search_name": "検索: 氏名（漢字）",
         }
-        from urllib.parse import quote
-
         for name, term in search_terms(ctx.member).items():
-            if wanted(name):
-                q = f"?q={quote(term)}"
-                rows.append(
-                    page_row(name, labels[name], sup, base + q, ctx.runs, search=True, plain_url=plain + q)
-                )
-    if wanted("member_page") and ctx.heaviest is not None:
-        url = f"/admin/members/member/{ctx.heaviest.pk}/change/"
-        rows.append(page_row("member_page", "会員ページ member page", sup, url, ctx.runs))
-    if wanted("workspace") and ctx.member is not None:
-        url = f"/members/{ctx.member.member_no}/"
-        rows.append(page_row("workspace", "会員ワークスペース workspace", op, url, ctx.runs))
+            q = f"?q={quote(term)}"
+            add(name, labels[name], "sup", base + q, search=True, plain_url=plain + q)
+    if ctx.heaviest is not None:
+        add(
+            "member_page", "会員ページ member page", "sup", f"/admin/members/member/{ctx.heaviest.pk}/change/"
+        )
+    if ctx.member is not None:
+        add("workspace", "会員ワークスペース workspace", "op", f"/members/{ctx.member.member_no}/")
     if wanted("ticket_page") and (ticket := bench_ticket(ctx)) is not None:
-        url = f"/admin/requests/ticket/{ticket.pk}/change/"
-        rows.append(page_row("ticket_page", "受付票ページ ticket page", op, url, ctx.runs))
-    if wanted("operator_queue"):
-        rows.append(
-            page_row(
-                "operator_queue",
-                "担当キュー operators' queue",
-                op,
-                "/admin/requests/ticket/queue/mine/",
-                ctx.runs,
-            )
+        add("ticket_page", "受付票ページ ticket page", "op", f"/admin/requests/ticket/{ticket.pk}/change/")
+    add("operator_queue", "担当キュー operators' queue", "op", "/admin/requests/ticket/queue/mine/")
+    add("overdue_queue", "期限超過キュー overdue queue", "op", "/admin/requests/ticket/queue/overdue/")
+    add("approval_queue", "承認待ち approval queue", "sup", "/admin/requests/ticket/queue/approval/")
+    add("audit_by_user", "/audit/ 変更者で絞込", "sup", f"/audit/?user={ctx.operator.pk}")
+    if ctx.heaviest is not None:
+        add("audit_by_member", "/audit/ 会員で絞込", "sup", f"/audit/?member={ctx.heaviest.member_no}")
+        add(
+            "member_timeline", "会員タイムライン timeline", "sup", f"/audit/members/{ctx.heaviest.member_no}/"
         )
-    if wanted("overdue_queue"):
-        rows.append(
-            page_row(
-                "overdue_queue",
-                "期限超過キュー overdue queue",
-                op,
-                "/admin/requests/ticket/queue/overdue/",
-                ctx.runs,
-            )
-        )
-    if wanted("approval_queue"):
-        rows.append(
-            page_row(
-                "approval_queue",
-                "承認待ち approval queue",
-                sup,
-                "/admin/requests/ticket/queue/approval/",
-                ctx.runs,
-            )
-        )
-    if wanted("audit_by_user"):
-        rows.append(
-            page_row(
-                "audit_by_user", "/audit/ 変更者で絞込", sup, f"/audit/?user={ctx.operator.pk}", ctx.runs
-            )
-        )
-    if wanted("audit_by_member") and ctx.heaviest is not None:
-        url = f"/audit/?member={ctx.heaviest.member_no}"
-        rows.append(page_row("audit_by_member", "/audit/ 会員で絞込", sup, url, ctx.runs))
-    if wanted("member_timeline") and ctx.heaviest is not None:
-        url = f"/audit/members/{ctx.heaviest.member_no}/"
-        rows.append(page_row("member_timeline", "会員タイムライン timeline", sup, url, ctx.runs))
     # The operator home (業務ホーム, ``/``): my tickets, unassigned tickets, notifications; the
     # supervisors' home leads with the approvals waiting. Then the dashboard (センター状況).
-    if wanted("home"):
-        rows.append(page_row("home", "業務ホーム operator home", op, "/", ctx.runs))
-    if wanted("home_supervisor"):
-        rows.append(page_row("home_supervisor", "業務ホーム supervisor home", sup, "/", ctx.runs))
-    if wanted("dashboard"):
-        rows.append(page_row("dashboard", "センター状況 dashboard", sup, "/dashboard/", ctx.runs))
+    add("home", "業務ホーム operator home", "op", "/")
+    add("home_supervisor", "業務ホーム supervisor home", "sup", "/")
+    add("dashboard", "センター状況 dashboard", "sup", "/dashboard/")
+    return specs
+
+
+def case_pages(ctx: Context, only: set[str] | None, *, profile_dir: str = "") -> list[Row]:
+    """Each page timed; with ``profile_dir``, each also profiled over as many more GETs
+    (``profile_page``)."""
+    clients = {"sup": logged_in(ctx.supervisor), "op": logged_in(ctx.operator)}
+    rows = []
+    for spec in page_specs(ctx, only):
+        client = clients[spec.who]
+        row = page_row(
+            spec.name, spec.label, client, spec.url, ctx.runs, search=spec.search, plain_url=spec.plain_url
+        )
+        if profile_dir and row.median_ms is not None:
+            row.note = (row.note + "; " if row.note else "") + profile_page(
+                client, spec.url, ctx.runs, os.path.join(profile_dir, f"{spec.name}.prof")
+            )
+        rows.append(row)
     return rows
+
+
+def profile_page(client: Client, url: str, runs: int, path: str) -> str:
+    """``runs`` GETs of ``url`` under ``cProfile``, the statistics saved to ``path`` (read them with
+    ``python -m pstats`` or snakeviz); returns where they went. Profiling slows the page down, so
+    these GETs are not in the timings."""
+    profiler = cProfile.Profile()
+    for _ in range(runs):
+        profiler.enable()
+        response = client.get(url)
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        profiler.disable()
+    profiler.dump_stats(path)
+    return f"profile: {path}"

@@ -36,6 +36,7 @@ def run(
     reminder_tickets: int = REMINDER_OPEN_TICKETS,
     on_row: Callable[[Row], None] | None = None,
     vacuum: bool = True,
+    profile_dir: str = "",
 ) -> list[Row]:
     if connection.vendor != "postgresql":
         echo("note: not PostgreSQL — figures are not comparable with the targets")
@@ -67,7 +68,7 @@ def run(
         try:
             if any(wanted(n) for n in PAGE_CASES):
                 with transaction.atomic():
-                    rows += case_pages(ctx, only)
+                    rows += case_pages(ctx, only, profile_dir=profile_dir)
                     transaction.set_rollback(True)
                 for row in rows:
                     (on_row or (lambda r: None))(row)

@@ -47,6 +47,15 @@ class Command(BaseCommand):
             help=_("測定結果を JSON でこのファイルにも書き出します（bench_growth が読みます）"),
         )
         parser.add_argument(
+            "--profile",
+            dest="profile_dir",
+            default="",
+            metavar="DIR",
+            help=_(
+                "各画面を測定後さらに同じ回数 cProfile で取得し、DIR/<項目>.prof に保存します（時間には含めません）"
+            ),
+        )
+        parser.add_argument(
             "--only",
             default="",
             help=_("測る項目をカンマ区切りで指定: %(cases)s") % {"cases": ", ".join(benchmarks.ALL_CASES)},
@@ -62,6 +71,7 @@ class Command(BaseCommand):
         reminder_tickets: int,
         no_vacuum: bool = False,
         json_path: str = "",
+        profile_dir: str = "",
         **options,
     ):
         selected = {name.strip() for name in only.split(",") if name.strip()}
@@ -70,6 +80,8 @@ class Command(BaseCommand):
             raise CommandError(_("不明な項目: %(names)s") % {"names": ", ".join(sorted(unknown))})
         if runs < 1:
             raise CommandError(_("--runs は1以上で指定してください。"))
+        if profile_dir:
+            os.makedirs(profile_dir, exist_ok=True)
         self.stdout.write(self._machine())
         summary = benchmarks.data_set_summary()
         if summary:
@@ -92,6 +104,7 @@ class Command(BaseCommand):
                 on_row=lambda row: self.stdout.write(benchmarks.format_row(row)),
                 echo=self.stdout.write,
                 vacuum=False,  # done above, before the table
+                profile_dir=profile_dir,
             )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
