@@ -94,7 +94,7 @@ def history_select(
         "history_date": at,
         "history_change_reason": reason,
         "history_type": history_type,
-        "history_user_id": actor.pk,
+        "history_user_id": actor.pk if actor is not None else None,
     }
     quote = db.ops.quote_name
     columns, values, params, named_params = [], [], [], {}

@@ -7,6 +7,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -109,7 +110,13 @@ class PartnerSyncEvent(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="sync_due_idx"),
-            models.Index(fields=["affiliate", "member", "id"], name="sync_order_idx"),
+            # The pending outbound events of a member, to find the first of each (affiliate,
+            # member) (``members.partner_sync.due_events``); sent events leave it.
+            models.Index(
+                fields=["member", "affiliate", "id"],
+                condition=Q(status="pending", direction="outbound"),
+                name="sync_pending_order_idx",
+            ),
         ]
         permissions = [("replay_partnersyncevent", _("送信不能の連携イベントを再送できる"))]
 

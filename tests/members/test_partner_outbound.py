@@ -306,3 +306,67 @@ def test_a_dead_stop_notice_can_be_replayed_after_a_provision_stop(operator, sup
     partner_sync.deliver_due_events()
     notice.refresh_from_db()
     assert notice.status == SyncStatus.SENT
+
+
+# --- Which events a drain takes ------------------------------------------------------------------
+
+
+def _pending(member, affiliate, *, due=True, count=1):
+    later = timezone.now() + timezone.timedelta(hours=1)
+    return PartnerSyncEvent.objects.bulk_create(
+        PartnerSyncEvent(
+            member=member,
+            affiliate=affiliate,
+            payload={"member_no": member.member_no, "changes": {"city": "新宿区"}},
+            next_attempt_at=timezone.now() - timezone.timedelta(seconds=1) if due else later,
+        )
+        for _n in range(count)
+    )
+
+
+def test_events_waiting_behind_an_earlier_one_do_not_starve_other_members(db, fake):
+    affiliate = AffiliateFactory(endpoint=fake.url, shared_secret=SECRET)
+    waiting, other = MemberFactory(), MemberFactory()
+    _pending(waiting, affiliate, due=False)  # backing off: its member's later events wait behind it
+    _pending(waiting, affiliate, count=3)
+    (first_of_other,) = _pending(other, affiliate)
+    # The first window (2 events) holds only events that must wait; the drain looks further.
+    assert partner_sync.due_events(timezone.now(), 2) == [first_of_other]
+
+
+def test_a_sent_event_is_recorded_with_its_history_set_based(operator, fake):
+    member, _affiliate = _partner_member(fake.url)
+    _change(member, operator)
+    partner_sync.deliver_due_events()
+    event = PartnerSyncEvent.objects.get()
+    assert (event.status, event.attempts, event.last_error) == (SyncStatus.SENT, 1, "")
+    assert event.sent_at is not None
+    latest = event.history.first()
+    assert latest.history_type == "~" and latest.history_user.username == "system"
+    assert (latest.status, latest.attempts, latest.sent_at) == (SyncStatus.SENT, 1, event.sent_at)
+    assert latest.history_change_reason == "提携先へ送信"
+
+
+@pytest.mark.postgres
+def test_choosing_the_due_events_reads_in_proportion_to_them_however_fresh_the_statistics(db, fake):
+    """Right after a burst of events PostgreSQL's statistics still say nothing is pending; the
+    anti-join that chose them then compared every candidate with every pending event."""
+    from consentoffice.devtools.bench.pages import buffers_read
+
+    affiliate = AffiliateFactory(endpoint=fake.url, shared_secret=SECRET)
+    members = [MemberFactory() for _n in range(20)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE members_partnersyncevent")  # nothing pending yet
+
+    def buffers(per_member: int) -> int:
+        for member in members:
+            _pending(member, affiliate, count=per_member)
+        with CaptureQueriesContext(connection) as captured:
+            chosen = partner_sync.due_events(timezone.now(), 500)
+        assert len(chosen) == len(members)  # the first event of each member
+        read = buffers_read([query["sql"] for query in captured.captured_queries])
+        PartnerSyncEvent.objects.all().delete()
+        return read
+
+    small, large = buffers(15), buffers(60)  # 300 and 1,200 pending events
+    assert large < 6 * small, (small, large)
