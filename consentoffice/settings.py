@@ -448,6 +448,10 @@ PARTNER_SYNC_TIMEOUT_SECONDS = float(os.environ.get("PARTNER_SYNC_TIMEOUT_SECOND
 PARTNER_SYNC_LEASE_SECONDS = float(os.environ.get("PARTNER_SYNC_LEASE_SECONDS", "60"))
 PARTNER_SYNC_BACKOFF_BASE_SECONDS = float(os.environ.get("PARTNER_SYNC_BACKOFF_BASE_SECONDS", "30"))
 PARTNER_SYNC_BACKOFF_MAX_SECONDS = float(os.environ.get("PARTNER_SYNC_BACKOFF_MAX_SECONDS", "3600"))
+# Memory for the sorts and hashes of the bureau batch's transaction on PostgreSQL (SET LOCAL; one
+# backend, once a night): at the server's default 4 MB each claimed chunk and the provision
+# records' grouping of a million rows spill to temporary files (docs/operations.md).
+BUREAU_BATCH_WORK_MEM = os.environ.get("BUREAU_BATCH_WORK_MEM", "256MB")
 INFORMATION_CENTER = {
     "name": os.environ.get("INFO_CENTER_NAME", "インフォメーションセンター"),
     "company": os.environ.get("INFO_CENTER_COMPANY", "コンセントオフィス・カード株式会社"),

@@ -56,6 +56,12 @@ def _build_batch(bureau: Bureau, *, actor, now: datetime) -> SubmissionBatch | N
     saved_name = None
     try:
         with transaction.atomic(), _Spool() as spool:
+            if _set_based() and settings.BUREAU_BATCH_WORK_MEM:
+                with connection.cursor() as cursor:
+                    # The claimed chunks and the provision records' grouping fit in memory.
+                    cursor.execute(
+                        "SELECT set_config('work_mem', %s, true)", [settings.BUREAU_BATCH_WORK_MEM]
+                    )
             batch = save_tracked(
                 SubmissionBatch(bureau=bureau, created_at=now, created_by=actor),
                 actor=actor,

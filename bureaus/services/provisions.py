@@ -75,8 +75,9 @@ def _record_provisions(batch: SubmissionBatch, *, actor, provided_on: date) -> i
                        COALESCE(bit_or(1 << (array_position(%(types)s::text[], record_type::text) - 1)), 0) AS mask
                 FROM {quote(Submission._meta.db_table)} WHERE batch_id = %(batch)s
                 GROUP BY member_id
-            ), labels AS (
+            ), labels AS MATERIALIZED (
                 -- the items of each combination of record types found, made once per combination
+                -- (inlined, PostgreSQL made them again for every member: it cannot count a CTE's rows)
                 SELECT m.mask, jsonb_build_array(%(identity)s::text) || COALESCE((
                     SELECT jsonb_agg(i.item ORDER BY i.position) FROM (
                         SELECT k.item, min(k.position) AS position
