@@ -244,7 +244,13 @@ class Submission(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["bureau", "status"], name="submission_queue_idx"),
-            models.Index(fields=["status", "registered_until"], name="submission_expiry_idx"),
+            # The lapse run (registered_until < today): a record without a lapse date (a running
+            # contract's facts, most of a batch) is not in it, so a claim does not write it.
+            models.Index(
+                fields=["status", "registered_until"],
+                condition=Q(registered_until__isnull=False),
+                name="submission_expiry_idx",
+            ),
             models.Index(fields=["member", "bureau"], name="submission_member_idx"),
             # The queue of each bureau (counts, whether a run has anything to send); rows leave it when sent.
             models.Index(
