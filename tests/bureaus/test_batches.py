@@ -225,3 +225,19 @@ def test_only_a_rejected_record_can_be_resubmitted(system, supervisor, formed_co
 
 def test_unknown_result_code_rejects_with_a_japanese_message():
     assert fileformat.result_message("77") == "未定義の結果コードです"
+
+
+@pytest.mark.postgres
+def test_the_batch_transaction_sorts_and_groups_in_the_memory_it_is_given(system, settings):
+    """BUREAU_BATCH_WORK_MEM holds for the batch's transaction only (SET LOCAL): here the test's
+    own transaction encloses the run, so the setting is still visible after it."""
+    from django.db import connection
+
+    settings.BUREAU_BATCH_WORK_MEM = "77MB"
+    _registered_contract(system)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] != "77MB"
+        assert services.build_batches(actor=system, now=NOW)
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] == "77MB"

@@ -334,17 +334,40 @@ def test_events_waiting_behind_an_earlier_one_do_not_starve_other_members(db, fa
     assert partner_sync.due_events(timezone.now(), 2) == [first_of_other]
 
 
-def test_a_sent_event_is_recorded_with_its_history_set_based(operator, fake):
+@pytest.mark.parametrize(
+    ("answer", "status", "error", "reason"),
+    [
+        (200, SyncStatus.SENT, "", "提携先へ送信"),  # one UPDATE and one INSERT … SELECT per reason
+        (400, SyncStatus.DEAD, "HTTP 400", "送信不能"),  # the same, one per reason and error
+        (500, SyncStatus.PENDING, "HTTP 500", "再送予定"),  # each retry its own next attempt
+    ],
+)
+def test_each_outcome_is_recorded_with_its_history(operator, fake, answer, status, error, reason):
+    fake.default = answer
     member, _affiliate = _partner_member(fake.url)
     _change(member, operator)
     partner_sync.deliver_due_events()
     event = PartnerSyncEvent.objects.get()
-    assert (event.status, event.attempts, event.last_error) == (SyncStatus.SENT, 1, "")
-    assert event.sent_at is not None
+    assert (event.status, event.attempts, event.last_error) == (status, 1, error)
+    assert (event.sent_at is not None) == (status == SyncStatus.SENT)
     latest = event.history.first()
     assert latest.history_type == "~" and latest.history_user.username == "system"
-    assert (latest.status, latest.attempts, latest.sent_at) == (SyncStatus.SENT, 1, event.sent_at)
-    assert latest.history_change_reason == "提携先へ送信"
+    assert (latest.status, latest.attempts, latest.last_error) == (status, 1, error)
+    assert (latest.sent_at, latest.next_attempt_at) == (event.sent_at, event.next_attempt_at)
+    assert latest.history_change_reason == reason
+
+
+def test_provision_records_without_returned_ids_still_get_their_history(operator, fake, monkeypatch):
+    """SQLite before 3.35 returns no ids from a bulk INSERT: the records go in with
+    simple-history's own bulk create, and their history rows are the same."""
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    member, _affiliate = _partner_member(fake.url)
+    _change(member, operator)
+    partner_sync.deliver_due_events()
+    record = ProvisionRecord.objects.get(member=member)
+    created = record.history.get()
+    assert created.history_type == "+" and created.history_user.username == "system"
+    assert created.history_change_reason == "提携先への提供（第三者提供記録）"
 
 
 @pytest.mark.postgres
