@@ -243,7 +243,10 @@ class Submission(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "登録情報")
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["bureau", "status"], name="submission_queue_idx"),
+            # Led by the status: a bureau's queue by status (both columns given), and the open
+            # rejects of every bureau (the home's alert, the metrics), which led by the bureau read
+            # the whole index — 3,370 pages for no rejects at a million members.
+            models.Index(fields=["status", "bureau"], name="submission_queue_idx"),
             # The lapse run (registered_until < today): a record without a lapse date (a running
             # contract's facts, most of a batch) is not in it, so a claim does not write it.
             models.Index(
