@@ -4,7 +4,7 @@ Thin by design: every write is a call to ``requests.services``. Status and outco
 edited in a form; the page offers only the steps ``requests.rules.TRANSITIONS`` allows from the
 current status and the user's role, and each step posts the ticket version the page showed, so
 of two people acting at once one wins and the other is told to reload. The steps themselves are
-``requests.steps``; the badges and rows, ``requests.presentation`` (``ticket_row`` and ``STEPS``
+``requests.steps``; the badges and rows, ``requests.presentation`` (``ticket_rows`` and ``STEPS``
 are still imported from here by ``consentoffice.home.views`` and tests).
 """
 
@@ -40,7 +40,7 @@ from requests.presentation import (
     member_text,
     remaining_label,
     status_text,
-    ticket_row,
+    ticket_rows,
 )
 from requests.steps import STEPS, _can_approve, next_step, offered_steps
 from requests.timeline import ticket_timeline
@@ -552,7 +552,7 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
             qs = selectors.operator_queue(request.user, scope=scope)
         page = self.get_paginator(request, qs, self.list_per_page).get_page(request.GET.get("page"))
         now = timezone.now()
-        rows = [ticket_row(t, now) for t in page.object_list]
+        rows = ticket_rows(page.object_list, now)
         context = {
             **self.admin_site.each_context(request),
             "title": label,

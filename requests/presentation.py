@@ -1,7 +1,9 @@
 """How a ticket reads in the lists and on its page: deadline badges, status with the time held, the
-member, the duplicate flag, and ``ticket_row`` (one row of a queue or of the operator home)."""
+member, the duplicate flag, and ``ticket_rows`` (the rows of a queue, the operator home, the workspace)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from consentoffice.core.converters import id_url_maker, member_url_maker
 from requests.models import Ticket
 
 DUE_STATE_LABELS = {
@@ -34,9 +37,17 @@ def format_duration(seconds: int) -> str:
 
 def remaining_label(ticket: Ticket, now) -> str:
     """``残り5日`` / ``3日超過`` / ``本日期限`` for an open request; empty otherwise."""
+    return _remaining(ticket, now, due_day=_local_day(ticket.due_at), today=_local_day(now))
+
+
+def _local_day(moment) -> date:
+    return timezone.localtime(moment).date()
+
+
+def _remaining(ticket: Ticket, now, *, due_day: date, today: date) -> str:
     if not (ticket.is_open and ticket.is_request):
         return ""
-    days = (timezone.localtime(ticket.due_at).date() - timezone.localtime(now).date()).days
+    days = (due_day - today).days
     if days > 0:
         return _("残り%(days)d日") % {"days": days}
     if days == 0:
@@ -46,19 +57,23 @@ def remaining_label(ticket: Ticket, now) -> str:
 
 def due_badge(ticket: Ticket, now) -> str:
     state = ticket.due_state(now)
-    when = date_format(timezone.localtime(ticket.due_at), "DATE_FORMAT")
-    label = remaining_label(ticket, now)
+    when = date_format(_local_day(ticket.due_at), "DATE_FORMAT")
+    return _badge(state, DUE_STATE_LABELS[state], when, remaining_label(ticket, now))
+
+
+def _badge(state: str, title, when: str, label: str) -> str:
     return format_html(
         '<span class="due-badge {}" title="{}">{}{}</span>',
         DUE_STATE_CSS[state],
-        DUE_STATE_LABELS[state],
+        title,
         when,
         f" ({label})" if label else "",
     )
 
 
-def status_text(ticket: Ticket, now) -> str:
-    text = ticket.get_status_display()
+def status_text(ticket: Ticket, now, *, label: str | None = None) -> str:
+    """The status (``label`` if the caller has it already) and, while on hold, for how long."""
+    text = ticket.get_status_display() if label is None else label
     if ticket.on_hold:
         return format_html(
             '{} <span class="ticket-hold">{}</span>',
@@ -99,20 +114,38 @@ def duplicate_flag(ticket: Ticket) -> str:
     return ""
 
 
-def ticket_row(ticket: Ticket, now) -> dict:
-    """One ticket as the lists show it (the queues, the operator home): link, member, status and
-    deadline, both as a finished badge and in parts."""
-    state = ticket.due_state(now)
-    return {
-        "ticket": ticket,
-        "url": reverse("admin:requests_ticket_change", args=[ticket.pk]),
-        "member": member_text(ticket),
-        "member_url": member_url(ticket),
-        "status": status_text(ticket, now),
-        "due": due_badge(ticket, now),
-        "duplicate": duplicate_flag(ticket),
-        "due_state": state,
-        "due_css": DUE_STATE_CSS[state],
-        "due_label": DUE_STATE_LABELS[state],
-        "remaining": remaining_label(ticket, now),
-    }
+def ticket_rows(tickets, now) -> list[dict]:
+    """The tickets as the lists show them (the queues, the operator home, the workspace): link,
+    member, status and deadline, both as a finished badge and in parts.
+
+    What is the same for every row — the URLs' frame, the labels, each deadline's date — is
+    worked out once per list: row by row it was half of a queue page's time."""
+    today = _local_day(now)
+    change_url = id_url_maker("admin:requests_ticket_change")
+    workspace_url = member_url_maker("member_workspace")
+    statuses = {value: str(label) for value, label in Ticket._meta.get_field("status").flatchoices}
+    due_labels = {state: str(label) for state, label in DUE_STATE_LABELS.items()}
+    dates: dict[date, str] = {}
+    rows = []
+    for ticket in tickets:
+        state = ticket.due_state(now)
+        due_day = _local_day(ticket.due_at)
+        if due_day not in dates:
+            dates[due_day] = date_format(due_day, "DATE_FORMAT")
+        remaining = _remaining(ticket, now, due_day=due_day, today=today)
+        rows.append(
+            {
+                "ticket": ticket,
+                "url": change_url(ticket.pk),
+                "member": member_text(ticket),
+                "member_url": workspace_url(ticket.member.member_no) if ticket.member else "",
+                "status": status_text(ticket, now, label=statuses.get(ticket.status, ticket.status)),
+                "due": _badge(state, due_labels[state], dates[due_day], remaining),
+                "duplicate": duplicate_flag(ticket),
+                "due_state": state,
+                "due_css": DUE_STATE_CSS[state],
+                "due_label": due_labels[state],
+                "remaining": remaining,
+            }
+        )
+    return rows

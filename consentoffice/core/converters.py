@@ -38,3 +38,13 @@ def member_url_maker(name: str) -> Callable[[str], str]:
     once and each number put in its place (a ``reverse`` per row cost a list page a tenth of its time)."""
     url = reverse(name, args=[_NO_MARK])
     return lambda member_no: url.replace(_NO_MARK, member_no_segment(member_no))
+
+
+_ID_MARK = "9090909090909"
+
+
+def id_url_maker(name: str) -> Callable[[int], str]:
+    """``reverse(name, args=[pk])`` for the many rows of one page, as ``member_url_maker`` does
+    for member numbers (an integer key is written as it is)."""
+    url = reverse(name, args=[_ID_MARK])
+    return lambda pk: url.replace(_ID_MARK, str(int(pk)))

@@ -23,7 +23,7 @@ from consentoffice.home import selectors as home_selectors
 from members.filters import MemberSearchFilter
 from members.models import Member
 from members.services import record_search
-from requests.admin import ticket_row
+from requests.presentation import ticket_rows
 
 HOME_PERMISSION = "requests.view_ticket"
 SEARCH_PERMISSION = "members.view_member"
@@ -33,10 +33,6 @@ DASHBOARD_PERMISSION = roles.APPROVE_TICKET
 SEARCH_LIMIT = 20
 
 
-def _ticket_rows(tickets, now) -> list[dict]:
-    return [ticket_row(ticket, now) for ticket in tickets]
-
-
 def _approval_rows(user, now) -> dict:
     """Supervisors' home leads with the approvals waiting; each row links to its approve step."""
     if not user.has_perm(roles.APPROVE_TICKET):
@@ -44,7 +40,7 @@ def _approval_rows(user, now) -> dict:
     waiting = home_selectors.approvals_waiting(user)
     rows = [
         {**row, "url": row["url"] + "#ticket-steps"}
-        for row in _ticket_rows(waiting[: home_selectors.HOME_LIST_LIMIT], now)
+        for row in ticket_rows(waiting[: home_selectors.HOME_LIST_LIMIT], now)
     ]
     return {"can_approve": True, "approval_rows": rows, "approval_more": len(waiting) > len(rows)}
 
@@ -78,8 +74,8 @@ def home(request):
         **admin.site.each_context(request),
         "title": _("業務ホーム"),
         "now": now,
-        "my_rows": _ticket_rows(home_selectors.my_tickets(user), now),
-        "unassigned_rows": _ticket_rows(home_selectors.unassigned_tickets(user), now),
+        "my_rows": ticket_rows(home_selectors.my_tickets(user), now),
+        "unassigned_rows": ticket_rows(home_selectors.unassigned_tickets(user), now),
         "counts": home_selectors.ticket_counts(user, now=now),
         "list_limit": home_selectors.HOME_LIST_LIMIT,
         "notifications": list(home_selectors.unread_notifications(user)[: home_selectors.NOTIFICATION_LIMIT]),

@@ -38,7 +38,7 @@ from requests import postal
 from requests import selectors as request_selectors
 from requests import services as request_services
 from requests.models import Ticket
-from requests.presentation import ticket_row
+from requests.presentation import ticket_rows
 
 WORKSPACE_PERMISSION = "members.view_member"
 NOTIFY_PERMISSION = "members.change_member"
@@ -108,8 +108,8 @@ def _render(request, member: Member, *, bound: dict | None = None):
         "provisions": records["provisions"],
         "entrustments": records["entrustments"],
         "registrations": list(registrations_for_member(member)),
-        "open_rows": [ticket_row(t, now) for t in tickets["open"]],
-        "closed_rows": [ticket_row(t, now) for t in tickets["closed"]],
+        "open_rows": ticket_rows(tickets["open"], now),
+        "closed_rows": ticket_rows(tickets["closed"], now),
         "closed_count": tickets["closed_count"],
         "links": _links(user, member),
         "forms": {

@@ -1,0 +1,77 @@
+"""The rows of the ticket lists (queues, operator home, workspace) are built once per list
+(``requests.presentation.ticket_rows``): what they show must be what the ticket page's own
+functions — ``reverse``, ``due_badge``, ``status_text``, ``remaining_label`` — say of each ticket."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from requests import presentation, rules, selectors, services
+from tests.factories import MemberFactory
+from tests.requests import open_request, verified_request
+
+Kind, Outcome = rules.Kind, rules.Outcome
+
+
+@pytest.fixture
+def tickets(operator, supervisor):
+    """One ticket of each look: overdue, due today, due soon, in time, on hold, closed, an inquiry
+    without a member, a duplicate, and members whose numbers need escaping in a URL."""
+    now = timezone.now()
+    member = MemberFactory(member_no="1/2")
+    made = [
+        open_request(Kind.DISCLOSURE, member=member, actor=operator, received_at=now - timedelta(days=20)),
+        open_request(
+            Kind.CORRECTION, member=MemberFactory(), actor=operator, received_at=now - timedelta(days=14)
+        ),
+        open_request(
+            Kind.DELETION,
+            member=MemberFactory(member_no="a%b c"),
+            actor=operator,
+            received_at=now - timedelta(days=12),
+        ),
+        open_request(Kind.USAGE_STOP, member=MemberFactory(), actor=operator),
+        open_request(Kind.INQUIRY, member=None, actor=operator),
+        open_request(Kind.DISCLOSURE, member=member, actor=operator),
+    ]
+    held = verified_request(Kind.MARKETING_STOP, member=MemberFactory(), actor=operator)
+    services.hold(held, actor=operator, reason="本人確認書類の再送待ち")
+    closed = open_request(Kind.PROVISION_STOP, member=MemberFactory(), actor=operator)
+    services.submit_for_approval(closed, outcome=Outcome.WITHDRAWN, actor=operator)
+    services.approve(closed, actor=supervisor)
+    return made + [held, closed]
+
+
+def _one_by_one(ticket, now) -> dict:
+    return {
+        "url": reverse("admin:requests_ticket_change", args=[ticket.pk]),
+        "member": presentation.member_text(ticket),
+        "member_url": presentation.member_url(ticket),
+        "status": presentation.status_text(ticket, now),
+        "due": presentation.due_badge(ticket, now),
+        "duplicate": presentation.duplicate_flag(ticket),
+        "due_state": ticket.due_state(now),
+        "due_css": presentation.DUE_STATE_CSS[ticket.due_state(now)],
+        "due_label": str(presentation.DUE_STATE_LABELS[ticket.due_state(now)]),
+        "remaining": presentation.remaining_label(ticket, now),
+    }
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_each_row_says_what_the_ticket_page_says_of_it(tickets, language):
+    now = timezone.now()
+    listed = list(selectors.tickets_for_lists().filter(pk__in=[t.pk for t in tickets]).order_by("pk"))
+    assert len(listed) == len(tickets)
+    with translation.override(language):
+        rows = presentation.ticket_rows(listed, now)
+        expected = [_one_by_one(ticket, now) for ticket in listed]
+    assert [{key: row[key] for key in expected[0]} for row in rows] == expected
+    assert [row["ticket"] for row in rows] == listed
+    states = {row["due_state"] for row in rows}
+    assert {"overdue", "due_soon", "ok"} <= states
+    assert any(row["duplicate"] for row in rows) and any(row["member_url"] == "" for row in rows)
+    assert any("ticket-hold" in row["status"] for row in rows)
