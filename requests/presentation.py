@@ -124,6 +124,7 @@ def ticket_rows(tickets, now) -> list[dict]:
     change_url = id_url_maker("admin:requests_ticket_change")
     workspace_url = member_url_maker("member_workspace")
     statuses = {value: str(label) for value, label in Ticket._meta.get_field("status").flatchoices}
+    kinds = {value: str(label) for value, label in Ticket._meta.get_field("kind").flatchoices}
     due_labels = {state: str(label) for state, label in DUE_STATE_LABELS.items()}
     dates: dict[date, str] = {}
     rows = []
@@ -137,10 +138,12 @@ def ticket_rows(tickets, now) -> list[dict]:
             {
                 "ticket": ticket,
                 "url": change_url(ticket.pk),
+                "kind": kinds.get(ticket.kind, ticket.kind),
                 "member": member_text(ticket),
                 "member_url": workspace_url(ticket.member.member_no) if ticket.member else "",
                 "status": status_text(ticket, now, label=statuses.get(ticket.status, ticket.status)),
                 "due": _badge(state, due_labels[state], dates[due_day], remaining),
+                "due_date": dates[due_day],
                 "duplicate": duplicate_flag(ticket),
                 "due_state": state,
                 "due_css": DUE_STATE_CSS[state],

@@ -98,3 +98,32 @@ def test_the_readme_runs_migrate_and_collectstatic_before_the_processes():
     for step in ("migrate", "collectstatic"):
         assert step in order and order.index(step) < first_process, f"{step} before the processes"
     assert all("--noinput" in c.argv for c in commands if c.manage_command in {"migrate", "collectstatic"})
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_database_server_settings_are_ones_this_postgresql_accepts():
+    """deploy/postgresql-consentoffice.conf: each line names a server parameter, with a value of its
+    kind (an enum's value among its choices, a size PostgreSQL can parse)."""
+    from django.db import connection
+
+    settings = {}
+    for line in (DEPLOY / "postgresql-consentoffice.conf").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, value = (part.strip() for part in line.split("=", 1))
+            settings[name] = value
+    assert "wal_compression" in settings
+    with connection.cursor() as cursor:
+        for name, value in settings.items():
+            cursor.execute("SELECT vartype, enumvals, unit FROM pg_settings WHERE name = %s", [name])
+            row = cursor.fetchone()
+            assert row is not None, f"{name}: not a parameter of this server"
+            vartype, enumvals, unit = row
+            if vartype == "enum":
+                assert value in enumvals, (name, value, enumvals)
+            elif vartype == "bool":
+                assert value in ("on", "off"), (name, value)
+            elif unit in ("kB", "8kB", "MB"):
+                cursor.execute("SELECT pg_size_bytes(%s)", [value])
+                assert cursor.fetchone()[0] > 0, (name, value)

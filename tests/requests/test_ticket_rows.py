@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from requests import presentation, rules, selectors, services
 from tests.factories import MemberFactory
@@ -49,6 +50,8 @@ def tickets(operator, supervisor):
 def _one_by_one(ticket, now) -> dict:
     return {
         "url": reverse("admin:requests_ticket_change", args=[ticket.pk]),
+        "kind": ticket.get_kind_display(),
+        "due_date": date_format(timezone.localtime(ticket.due_at), "DATE_FORMAT"),
         "member": presentation.member_text(ticket),
         "member_url": presentation.member_url(ticket),
         "status": presentation.status_text(ticket, now),
