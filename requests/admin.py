@@ -38,6 +38,7 @@ from requests.presentation import (
     format_duration,
     member_link,
     member_text,
+    queue_rows_html,
     remaining_label,
     status_text,
     ticket_rows,
@@ -560,6 +561,7 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
             "queue_tabs": self.queue_tabs(request, active=scope),
             "page_obj": page,
             "rows": rows,
+            "rows_html": queue_rows_html(rows),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/requests/ticket/queue.html", context)

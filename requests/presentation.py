@@ -8,7 +8,8 @@ from datetime import date
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -152,3 +153,30 @@ def ticket_rows(tickets, now) -> list[dict]:
             }
         )
     return rows
+
+
+# The queue's rows are written out here (escaped with ``html.escape``, which Django's ``escape``
+# calls; the status, badge and flag are already safe HTML): a hundred rows through the template
+# engine — a lookup, a filter or an escape per cell — were a third of the queue page's time.
+def queue_rows_html(rows: list[dict]) -> str:
+    """The ``<tr>`` of each ``ticket_rows`` row in the queue's columns: number, kind, member,
+    status, assignee, received, legal deadline, duplicate."""
+    lines = []
+    for row in rows:
+        ticket = row["ticket"]
+        member = escape(row["member"])
+        if row["member_url"]:
+            member = f'<a href="{escape(row["member_url"])}">{member}</a>'
+        received = date_format(timezone.localtime(ticket.received_at), "DATETIME_FORMAT")
+        assignee = str(ticket.assignee) if ticket.assignee_id else "—"
+        lines.append(
+            f'<tr><th scope="row"><a href="{escape(row["url"])}">{escape(ticket.number)}</a></th>'
+            f"<td>{escape(row['kind'])}</td>"
+            f'<td class="ticket-member">{member}</td>'
+            f"<td>{conditional_escape(row['status'])}</td>"
+            f"<td>{escape(assignee)}</td>"
+            f"<td>{escape(received)}</td>"
+            f"<td>{conditional_escape(row['due'])}</td>"
+            f"<td>{conditional_escape(row['duplicate'])}</td></tr>"
+        )
+    return mark_safe("\n".join(lines))  # every value above is escaped

@@ -78,3 +78,35 @@ def test_each_row_says_what_the_ticket_page_says_of_it(tickets, language):
     assert {"overdue", "due_soon", "ok"} <= states
     assert any(row["duplicate"] for row in rows) and any(row["member_url"] == "" for row in rows)
     assert any("ticket-hold" in row["status"] for row in rows)
+
+
+# The queue's rows as the template wrote them before ``queue_rows_html`` (templates/admin/requests/
+# ticket/queue.html): the written rows must read the same, escaping included.
+QUEUE_ROW_TEMPLATE = """{% for row in rows %}<tr>
+  <th scope="row"><a href="{{ row.url }}">{{ row.ticket.number }}</a></th>
+  <td>{{ row.ticket.get_kind_display }}</td>
+  <td class="ticket-member">{% if row.member_url %}<a href="{{ row.member_url }}">{{ row.member }}</a>{% else %}{{ row.member }}{% endif %}</td>
+  <td>{{ row.status }}</td>
+  <td>{{ row.ticket.assignee|default:"—" }}</td>
+  <td>{{ row.ticket.received_at|date:"DATETIME_FORMAT" }}</td>
+  <td>{{ row.due }}</td>
+  <td>{{ row.duplicate }}</td>
+</tr>{% endfor %}"""
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_queue_rows_read_as_the_template_wrote_them(tickets, operator, language):
+    from django.template import engines
+    from django.test.html import parse_html
+
+    escaped = MemberFactory(member_no="<b>9</b>", family_name="<i>山田</i>", given_name="&太郎")
+    open_request(Kind.DISCLOSURE, member=escaped, actor=operator)
+    now = timezone.now()
+    listed = list(selectors.tickets_for_lists().order_by("pk"))
+    with translation.override(language):
+        rows = presentation.ticket_rows(listed, now)
+        expected = engines["django"].from_string(QUEUE_ROW_TEMPLATE).render({"rows": rows})
+        written = presentation.queue_rows_html(rows)
+    assert parse_html(written) == parse_html(expected)
+    assert "&lt;b&gt;9&lt;/b&gt;" in written and "<i>" not in written
+    assert written.count("<tr>") == len(listed) == len(tickets) + 1
