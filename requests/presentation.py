@@ -180,3 +180,35 @@ def queue_rows_html(rows: list[dict]) -> str:
             f"<td>{conditional_escape(row['duplicate'])}</td></tr>"
         )
     return mark_safe("\n".join(lines))  # every value above is escaped
+
+
+def home_rows_html(rows: list[dict]) -> str:
+    """The ``<tr>`` of each ``ticket_rows`` row in the operator home's columns (number, kind with
+    the duplicate flag, member, status, legal deadline), written out like ``queue_rows_html``."""
+    no_deadline = escape(_("期限なし"))
+    lines = []
+    for row in rows:
+        ticket = row["ticket"]
+        number = escape(ticket.number)
+        state = escape(row["due_state"])
+        member = escape(row["member"])
+        if row["member_url"]:
+            member = f'<a href="{escape(row["member_url"])}">{member}</a>'
+        if ticket.is_request:
+            due = f'<span class="due-badge {escape(row["due_css"])}">{escape(row["due_date"])}</span>'
+            if row["due_state"] != "ok":
+                due += f" <strong>{escape(row['due_label'])}</strong>"
+            if row["remaining"]:
+                due += f' <span class="due-remaining">（{escape(row["remaining"])}）</span>'
+        else:
+            due = f'<span class="home-empty">{no_deadline}</span>'
+        duplicate = f" {conditional_escape(row['duplicate'])}" if row["duplicate"] else ""
+        lines.append(
+            f'<tr class="row-{state}" data-ticket="{number}" data-due-state="{state}">'
+            f'<th scope="row"><a href="{escape(row["url"])}">{number}</a></th>'
+            f'<td class="nowrap">{escape(row["kind"])}{duplicate}</td>'
+            f"<td>{member}</td>"
+            f'<td class="nowrap">{conditional_escape(row["status"])}</td>'
+            f"<td>{due}</td></tr>"
+        )
+    return mark_safe("\n".join(lines))  # every value above is escaped

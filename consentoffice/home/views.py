@@ -23,7 +23,7 @@ from consentoffice.home import selectors as home_selectors
 from members.filters import MemberSearchFilter
 from members.models import Member
 from members.services import record_search
-from requests.presentation import ticket_rows
+from requests.presentation import home_rows_html, ticket_rows
 
 HOME_PERMISSION = "requests.view_ticket"
 SEARCH_PERMISSION = "members.view_member"
@@ -42,7 +42,12 @@ def _approval_rows(user, now) -> dict:
         {**row, "url": row["url"] + "#ticket-steps"}
         for row in ticket_rows(waiting[: home_selectors.HOME_LIST_LIMIT], now)
     ]
-    return {"can_approve": True, "approval_rows": rows, "approval_more": len(waiting) > len(rows)}
+    return {
+        "can_approve": True,
+        "approval_rows": rows,
+        "approval_rows_html": home_rows_html(rows),
+        "approval_more": len(waiting) > len(rows),
+    }
 
 
 def _member_search(request) -> dict:
@@ -70,12 +75,16 @@ def home(request):
     tickets, notifications, and the member search."""
     user = request.user
     now = timezone.now()
+    my_rows = ticket_rows(home_selectors.my_tickets(user), now)
+    unassigned = ticket_rows(home_selectors.unassigned_tickets(user), now)
     context = {
         **admin.site.each_context(request),
         "title": _("業務ホーム"),
         "now": now,
-        "my_rows": ticket_rows(home_selectors.my_tickets(user), now),
-        "unassigned_rows": ticket_rows(home_selectors.unassigned_tickets(user), now),
+        "my_rows": my_rows,
+        "my_rows_html": home_rows_html(my_rows),
+        "unassigned_rows": unassigned,
+        "unassigned_rows_html": home_rows_html(unassigned),
         "counts": home_selectors.ticket_counts(user, now=now),
         "list_limit": home_selectors.HOME_LIST_LIMIT,
         "notifications": list(home_selectors.unread_notifications(user)[: home_selectors.NOTIFICATION_LIMIT]),

@@ -94,19 +94,49 @@ QUEUE_ROW_TEMPLATE = """{% for row in rows %}<tr>
 </tr>{% endfor %}"""
 
 
+# The operator home's rows as templates/home/_ticket_table.html wrote them before ``home_rows_html``.
+HOME_ROW_TEMPLATE = """{% load i18n %}  {% for row in rows %}
+    <tr class="row-{{ row.due_state }}" data-ticket="{{ row.ticket.number }}" data-due-state="{{ row.due_state }}">
+      <th scope="row"><a href="{{ row.url }}">{{ row.ticket.number }}</a></th>
+      <td class="nowrap">{{ row.ticket.get_kind_display }}{% if row.ticket.has_duplicate %} <span class="ticket-duplicate" title="{% translate "同じ会員・同じ種別の未完了の受付票が他にあります" %}">⚠</span>{% endif %}</td>
+      <td>{% if row.member_url %}<a href="{{ row.member_url }}">{{ row.member }}</a>{% else %}{{ row.member }}{% endif %}</td>
+      <td class="nowrap">{{ row.status }}</td>
+      <td>
+        {% if row.ticket.is_request %}
+          <span class="due-badge {{ row.due_css }}">{{ row.ticket.due_at|date:"DATE_FORMAT" }}</span>
+          {% if row.due_state != "ok" %}<strong>{{ row.due_label }}</strong>{% endif %}
+          {% if row.remaining %}<span class="due-remaining">（{{ row.remaining }}）</span>{% endif %}
+        {% else %}
+          <span class="home-empty">{% translate "期限なし" %}</span>
+        {% endif %}
+      </td>
+    </tr>
+  {% endfor %}
+"""
+
+
+LAYOUTS = {
+    "queue": (QUEUE_ROW_TEMPLATE, presentation.queue_rows_html),
+    "home": (HOME_ROW_TEMPLATE, presentation.home_rows_html),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_the_queue_rows_read_as_the_template_wrote_them(tickets, operator, language):
+def test_the_written_rows_read_as_the_template_wrote_them(tickets, operator, language, layout):
     from django.template import engines
     from django.test.html import parse_html
 
+    template, write = LAYOUTS[layout]
     escaped = MemberFactory(member_no="<b>9</b>", family_name="<i>山田</i>", given_name="&太郎")
     open_request(Kind.DISCLOSURE, member=escaped, actor=operator)
     now = timezone.now()
     listed = list(selectors.tickets_for_lists().order_by("pk"))
     with translation.override(language):
         rows = presentation.ticket_rows(listed, now)
-        expected = engines["django"].from_string(QUEUE_ROW_TEMPLATE).render({"rows": rows})
-        written = presentation.queue_rows_html(rows)
+        expected = engines["django"].from_string(template).render({"rows": rows})
+        written = write(rows)
     assert parse_html(written) == parse_html(expected)
     assert "&lt;b&gt;9&lt;/b&gt;" in written and "<i>" not in written
-    assert written.count("<tr>") == len(listed) == len(tickets) + 1
+    assert written.count("<tr") == len(listed) == len(tickets) + 1
+    assert "ticket-duplicate" in written and "due-badge" in written
