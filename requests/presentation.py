@@ -155,9 +155,9 @@ def ticket_rows(tickets, now) -> list[dict]:
     return rows
 
 
-# The queue's rows are written out here (escaped with ``html.escape``, which Django's ``escape``
-# calls; the status, badge and flag are already safe HTML): a hundred rows through the template
-# engine — a lookup, a filter or an escape per cell — were a third of the queue page's time.
+# The queue's rows are written out here (each value through Django's ``escape``; the status, badge
+# and flag are already safe HTML): a page of rows through the template engine — a lookup, a filter
+# or an escape per cell — was a third of the queue page's time.
 def queue_rows_html(rows: list[dict]) -> str:
     """The ``<tr>`` of each ``ticket_rows`` row in the queue's columns: number, kind, member,
     status, assignee, received, legal deadline, duplicate."""
