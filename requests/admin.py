@@ -4,8 +4,8 @@ Thin by design: every write is a call to ``requests.services``. Status and outco
 edited in a form; the page offers only the steps ``requests.rules.TRANSITIONS`` allows from the
 current status and the user's role, and each step posts the ticket version the page showed, so
 of two people acting at once one wins and the other is told to reload. The steps themselves are
-``requests.steps``; the badges and rows, ``requests.presentation`` (``ticket_rows`` and ``STEPS``
-are still imported from here by ``consentoffice.home.views`` and tests).
+``requests.steps``; the badges and rows, ``requests.presentation`` (``STEPS`` is still imported
+from here by tests).
 """
 
 from __future__ import annotations

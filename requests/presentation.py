@@ -124,8 +124,7 @@ def ticket_rows(tickets, now) -> list[dict]:
     today = _local_day(now)
     change_url = id_url_maker("admin:requests_ticket_change")
     workspace_url = member_url_maker("member_workspace")
-    statuses = {value: str(label) for value, label in Ticket._meta.get_field("status").flatchoices}
-    kinds = {value: str(label) for value, label in Ticket._meta.get_field("kind").flatchoices}
+    statuses, kinds = _labels("status"), _labels("kind")
     due_labels = {state: str(label) for state, label in DUE_STATE_LABELS.items()}
     dates: dict[date, str] = {}
     rows = []
@@ -155,6 +154,17 @@ def ticket_rows(tickets, now) -> list[dict]:
     return rows
 
 
+def _labels(field: str) -> dict[str, str]:
+    """A choice field's labels in the active language, resolved once for a whole list."""
+    return {value: str(label) for value, label in Ticket._meta.get_field(field).flatchoices}
+
+
+def _member_cell(row: dict) -> str:
+    """The member of a written row, a link to the workspace where there is one (escaped)."""
+    member = escape(row["member"])
+    return f'<a href="{escape(row["member_url"])}">{member}</a>' if row["member_url"] else member
+
+
 # The queue's rows are written out here (each value through Django's ``escape``; the status, badge
 # and flag are already safe HTML): a page of rows through the template engine — a lookup, a filter
 # or an escape per cell — was a third of the queue page's time.
@@ -164,15 +174,12 @@ def queue_rows_html(rows: list[dict]) -> str:
     lines = []
     for row in rows:
         ticket = row["ticket"]
-        member = escape(row["member"])
-        if row["member_url"]:
-            member = f'<a href="{escape(row["member_url"])}">{member}</a>'
         received = date_format(timezone.localtime(ticket.received_at), "DATETIME_FORMAT")
         assignee = str(ticket.assignee) if ticket.assignee_id else "—"
         lines.append(
             f'<tr><th scope="row"><a href="{escape(row["url"])}">{escape(ticket.number)}</a></th>'
             f"<td>{escape(row['kind'])}</td>"
-            f'<td class="ticket-member">{member}</td>'
+            f'<td class="ticket-member">{_member_cell(row)}</td>'
             f"<td>{conditional_escape(row['status'])}</td>"
             f"<td>{escape(assignee)}</td>"
             f"<td>{escape(received)}</td>"
@@ -191,9 +198,6 @@ def home_rows_html(rows: list[dict]) -> str:
         ticket = row["ticket"]
         number = escape(ticket.number)
         state = escape(row["due_state"])
-        member = escape(row["member"])
-        if row["member_url"]:
-            member = f'<a href="{escape(row["member_url"])}">{member}</a>'
         if ticket.is_request:
             due = f'<span class="due-badge {escape(row["due_css"])}">{escape(row["due_date"])}</span>'
             if row["due_state"] != "ok":
@@ -207,7 +211,7 @@ def home_rows_html(rows: list[dict]) -> str:
             f'<tr class="row-{state}" data-ticket="{number}" data-due-state="{state}">'
             f'<th scope="row"><a href="{escape(row["url"])}">{number}</a></th>'
             f'<td class="nowrap">{escape(row["kind"])}{duplicate}</td>'
-            f"<td>{member}</td>"
+            f"<td>{_member_cell(row)}</td>"
             f'<td class="nowrap">{conditional_escape(row["status"])}</td>'
             f"<td>{due}</td></tr>"
         )

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from requests import rules, selectors, services
+from requests.models import Ticket
 from tests.factories import MemberFactory
 from tests.requests import open_request, verified_request
 
@@ -104,6 +105,29 @@ def test_an_open_request_shows_its_due_state_and_a_closed_one_is_never_late(oper
     services.submit_for_approval(ticket, outcome=Outcome.WITHDRAWN, actor=operator)
     services.approve(ticket, actor=supervisor)
     assert ticket.due_state() == "ok"
+
+
+@pytest.mark.parametrize(
+    "before_deadline",
+    [
+        timedelta(days=3, seconds=1),  # ok
+        timedelta(days=3),  # exactly three days left: due soon
+        timedelta(seconds=0),  # the deadline itself: still due soon
+        -timedelta(seconds=1),  # overdue
+    ],
+)
+def test_the_queues_judge_the_deadline_as_the_rule_does(operator, before_deadline):
+    """The overdue and due-soon queues and the home's counts ask the database (``due_filter``);
+    the rows and the ticket page ask ``rules.due_state``. At each boundary both say the same."""
+    ticket = open_request(Kind.DISCLOSURE, member=MemberFactory(), actor=operator)
+    now = ticket.due_at - before_deadline
+    expected = rules.due_state(ticket.due_at, now)
+    judged = {
+        state
+        for state in ("overdue", "due_soon", "ok")
+        if Ticket.objects.filter(selectors.due_filter(state, now), pk=ticket.pk).exists()
+    }
+    assert judged == {expected}
 
 
 def _queue(user, scope: str) -> set[int]:
