@@ -95,10 +95,18 @@ def test_bench_growth_runs_bench_in_rounds_on_every_data_set(tmp_path):
     url = database_url()
     out = StringIO()
     call_command(
-        "bench_growth", f"small={url}", f"large={url}", rounds=2, runs=1, only="member_list,home", stdout=out
+        "bench_growth",
+        f"small={url}",
+        f"large={url}",
+        rounds=2,
+        runs=1,
+        only="member_list,home",
+        isolate=True,
+        stdout=out,
     )
     text = out.getvalue()
     assert text.count("round ") == 4  # 2 rounds × 2 data sets
+    assert text.count("GB read into it") == 4  # --isolate: each run on its own data set's cache
     table = text.split("each round:")[0].splitlines()
     for case in ("member_list", "home"):
         line = next(line for line in table if line.startswith(case + " "))
@@ -113,3 +121,33 @@ def test_bench_growth_runs_bench_in_rounds_on_every_data_set(tmp_path):
     rows = json.loads(path.read_text(encoding="utf-8"))
     assert [r["name"] for r in rows] == ["home"] and rows[0]["median_ms"] > 0 and rows[0]["queries"] > 0
     assert rows[0]["buffers"] > 0  # the home page reads the user, the session, the tickets
+
+
+def test_emptying_the_page_cache_writes_3_where_allowed_and_says_so_where_not(tmp_path):
+    target = tmp_path / "drop_caches"
+    assert growth.drop_page_cache(str(target)) is True
+    assert target.read_text() == "3"
+    assert growth.drop_page_cache(str(tmp_path)) is False  # a directory: not writable as a file
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_prewarm_reads_every_relation_and_leaves_no_extension_behind():
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    relations, blocks = growth.prewarm(database_url())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'i', 't', 'm') AND c.relpersistence = 'p' "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        (expected,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_prewarm'")
+        (installed,) = cursor.fetchone()
+    assert relations == expected > 100  # every table, partition, index and TOAST table of the schema
+    assert blocks > 0
+    assert installed == 0
+    with pytest.raises(RuntimeError, match="prewarm failed"):
+        growth.prewarm(database_url().rsplit("/", 1)[0] + "/no_such_database_here")

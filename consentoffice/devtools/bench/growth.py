@@ -7,6 +7,10 @@ is the median of its rounds' medians. A page must not grow with the data: its me
 largest size within ``GROWTH_LIMIT`` of the smallest. A heavy job is compared per unit it works
 through (record, event, open ticket, member): growing no faster than linearly means its time per
 unit stays within the same limit.
+
+A machine whose page cache cannot hold every data set at once would charge the largest one for
+the others' reads: with ``isolate`` each run starts from an emptied page cache with its own data
+set read into it (``drop_page_cache``, ``prewarm``), so one data set is in memory at a time.
 """
 
 from __future__ import annotations
@@ -94,6 +98,54 @@ def bench_once(
         return json.loads(out.read_text(encoding="utf-8"))
 
 
+DROP_CACHES = "/proc/sys/vm/drop_caches"
+
+# Every relation with storage of the data set's own schemas (tables, their partitions, indexes,
+# TOAST), read block by block through the operating system's page cache.
+PREWARM_SQL = """
+SELECT count(*), coalesce(sum(pg_prewarm(c.oid, 'read')), 0)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'i', 't', 'm') AND c.relpersistence = 'p'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+
+
+def drop_page_cache(path: str = DROP_CACHES) -> bool:
+    """Write dirty pages out and empty the kernel's page cache; False where that is not allowed
+    (it needs root)."""
+    os.sync()
+    try:
+        with open(path, "w") as handle:
+            handle.write("3")
+    except OSError:
+        return False
+    return True
+
+
+def prewarm(url: str) -> tuple[int, int]:
+    """Read every relation of the database at ``url`` into the page cache: (relations, 8 kB blocks).
+    ``pg_prewarm`` is created in a transaction that is rolled back, so the data set keeps no trace."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            relations, blocks = conn.execute(PREWARM_SQL).fetchone()
+            conn.rollback()
+    except psycopg.Error as exc:
+        raise RuntimeError(f"prewarm failed: {exc.__class__.__name__}: {exc}") from exc
+    return int(relations), int(blocks)
+
+
+def isolate(data_set: DataSet, echo: Callable[[str], None]) -> None:
+    dropped = drop_page_cache()
+    relations, blocks = prewarm(data_set.url)
+    echo(
+        f"  {data_set.label}: page cache {'emptied' if dropped else 'NOT emptied (needs root)'}, "
+        f"{relations} relations, {blocks * 8 / 1024 / 1024:,.1f} GB read into it"
+    )
+
+
 def _value(row: dict) -> tuple[str, float] | None:
     """A page's median in ms, or a heavy job's µs per unit; None when the case measured nothing."""
     median = row.get("median_ms")
@@ -179,12 +231,16 @@ def measure(
     runs: int,
     manage_py: Path,
     echo: Callable[[str], None] = print,
+    isolated: bool = False,
 ) -> list[GrowthRow]:
-    """``rounds`` rounds over the data sets in turn; each data set is vacuumed in the first round only."""
+    """``rounds`` rounds over the data sets in turn; each data set is vacuumed in the first round only;
+    ``isolated``: each run on a page cache holding its data set alone (``isolate``)."""
     results: dict[str, list[list[dict]]] = {d.label: [] for d in data_sets}
     for number in range(rounds):
         for data_set in data_sets:
             echo(f"round {number + 1}/{rounds}: {data_set.label}")
+            if isolated:
+                isolate(data_set, echo)
             results[data_set.label].append(
                 bench_once(data_set, cases=cases, runs=runs, vacuum=number == 0, manage_py=manage_py)
             )

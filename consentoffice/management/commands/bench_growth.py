@@ -34,7 +34,18 @@ class Command(BaseCommand):
             help=_("測る項目をカンマ区切りで指定（既定: 画面のすべて）"),
         )
 
-    def handle(self, *args, data_sets: list[str], rounds: int, runs: int, only: str, **options):
+        parser.add_argument(
+            "--isolate",
+            action="store_true",
+            help=_(
+                "各実行の前にページキャッシュを空にし、そのデータセットだけを読み込む"
+                "（root が必要。全データセットがメモリに収まらないマシン向け）"
+            ),
+        )
+
+    def handle(
+        self, *args, data_sets: list[str], rounds: int, runs: int, only: str, isolate: bool, **options
+    ):
         try:
             parsed = growth.parse_data_sets(data_sets)
         except ValueError as exc:
@@ -54,6 +65,7 @@ class Command(BaseCommand):
                 runs=runs,
                 manage_py=manage_py,
                 echo=self.stdout.write,
+                isolated=isolate,
             )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
