@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bureaus.selectors import registrations_for_member
-from consentoffice.core import roles
+from consentoffice.core import people, roles
 from members import keeping
 from members.keeping import ended_members
 from members.models import Contract, Member, Purpose
@@ -33,6 +33,35 @@ def tickets_for_lists() -> QuerySet[Ticket]:
     )
 
 
+# What a ticket row shows (``requests.presentation.ticket_rows`` and the rows written from it): the
+# queues, the operator home and the member workspace load only these, not the ticket's forty
+# columns with the member's and two users' eighty more (with their encrypted values and password
+# hashes) — building and reading those was a fifth of a list's query. A page that reads another
+# field of a row would load it row by row: the lists' tests count their queries with 3 and with 30
+# rows.
+ROW_FIELDS = (
+    "number",
+    "kind",
+    "status",
+    "outcome",
+    "received_at",
+    "due_at",
+    "closed_at",
+    "on_hold",
+    "hold_started_at",
+    "held_seconds",
+    "member__member_no",
+    "member__family_name",
+    "member__given_name",
+    *(f"assignee__{name}" for name in people.NAME_FIELDS),
+)
+
+
+def tickets_for_rows() -> QuerySet[Ticket]:
+    """``tickets_for_lists`` cut to what a ticket row shows (``ROW_FIELDS``)."""
+    return tickets_for_lists().select_related(None).select_related("member", "assignee").only(*ROW_FIELDS)
+
+
 def due_filter(state: str, now=None) -> Q:
     """Open requests ``overdue`` / ``due_soon`` (≤ 3 days) / ``ok``, as ``rules.due_state`` judges them."""
     now = now or timezone.now()
@@ -50,9 +79,9 @@ def operator_queue(user, *, scope: str = "mine") -> QuerySet[Ticket]:
     if scope in ("due_soon", "overdue"):
         # due_filter names the open statuses itself: saying them twice would make PostgreSQL count
         # their selectivity twice and misjudge how many rows a page must read.
-        qs = tickets_for_lists().filter(due_filter(scope))
+        qs = tickets_for_rows().filter(due_filter(scope))
     else:
-        qs = tickets_for_lists().filter(status__in=rules.OPEN_STATUSES)
+        qs = tickets_for_rows().filter(status__in=rules.OPEN_STATUSES)
     if scope == "mine":
         qs = qs.filter(assignee=user)
     elif scope == "unassigned":
@@ -94,7 +123,7 @@ def may_open_package(ticket: Ticket, user) -> bool:
 def approval_queue(user) -> QuerySet[Ticket]:
     """Tickets waiting for a supervisor's approval, excluding the ones the user prepared (four eyes)."""
     return (
-        tickets_for_lists()
+        tickets_for_rows()
         .filter(status=rules.Status.PENDING_APPROVAL)
         .exclude(prepared_by_user(user))
         .order_by("due_at", "id")
@@ -161,7 +190,7 @@ MEMBER_CLOSED_TICKETS = 5
 def member_tickets(member: Member) -> dict:
     """The member's open tickets (nearest due date first) and the latest closed ones, with the
     number of closed ones: what the member workspace lists (three queries)."""
-    tickets = tickets_for_lists().filter(member=member)
+    tickets = tickets_for_rows().filter(member=member)
     closed = tickets.exclude(status__in=rules.OPEN_STATUSES)
     return {
         "open": list(tickets.filter(status__in=rules.OPEN_STATUSES).order_by("due_at", "pk")),

@@ -12,6 +12,10 @@ from django.utils.translation import gettext as _
 
 SYSTEM_USERNAME = "system"
 
+# The user's fields ``display_name`` reads: a list that loads only some of a user's columns
+# (``requests.selectors.ROW_FIELDS``) loads these.
+NAME_FIELDS = ("last_name", "first_name", "username")
+
 
 def display_name(user) -> str:
     """山本 直子: family name, a space, given name; the login name only when no name is held."""

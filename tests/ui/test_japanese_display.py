@@ -83,6 +83,16 @@ def test_a_person_is_named_family_name_first_and_the_system_in_japanese(db, oper
     assert display_name(system_user()) == str(system_user()) == "システム"
 
 
+def test_a_name_needs_only_the_fields_people_names(db, yamamoto, django_assert_num_queries):
+    """Lists that load only some of a user's columns load ``NAME_FIELDS``; naming must not need more."""
+    from consentoffice.core.people import NAME_FIELDS
+
+    users = get_user_model().objects.only(*NAME_FIELDS)
+    loaded, system = users.get(pk=yamamoto.pk), users.get(pk=system_user().pk)
+    with django_assert_num_queries(0):
+        assert (display_name(loaded), display_name(system)) == ("山本 直子", "システム")
+
+
 def test_pages_name_people_family_name_first(client, yamamoto):
     member = MemberFactory()
     ticket = request_services.open_ticket(

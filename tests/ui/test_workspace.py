@@ -252,3 +252,33 @@ def test_acts_need_their_permission(client, nobody, member):
     for name in ("member_change_notification", "member_contact_note", "member_open_ticket"):
         assert client.post(url(member, name), {}).status_code == 403
     assert member_services  # the services above are the only writers
+
+
+def test_the_workspace_costs_the_same_queries_with_one_ticket_or_fourteen(
+    client, operator, operator2, member, django_assert_max_num_queries
+):
+    """Its ticket rows load only what a row shows (``requests.selectors.ROW_FIELDS``): a row that
+    read another field — the assignee's name, a hold, an outcome — would cost a query per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from requests import services as request_services
+
+    first = ticket(Kind.DISCLOSURE, member=member, actor=operator)
+    login(client, operator)
+    client.get(url(member))
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url(member)).status_code == 200
+
+    others = [ticket(Kind.CORRECTION, member=member, actor=operator2, assignee=operator2) for _n in range(4)]
+    held = request_services.hold(others[0], actor=operator2, reason="本人確認書類の到着待ち")
+    closed = [
+        request_services.close_ticket(ticket(Kind.INQUIRY, member=member, actor=operator2), actor=operator2)
+        for _n in range(9)
+    ]
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url(member)).content.decode()
+    for shown in (first, *others, *closed[-5:]):  # the latest five closed
+        assert f'data-ticket="{shown.number}"' in page
+    assert "保留中" in page and held.on_hold
+    assert "受付票（未完了 5件・完了 9件）" in page
