@@ -12,50 +12,47 @@ autocomplete. Anything else goes to Django's templates."""
 from __future__ import annotations
 
 from django.forms.renderers import DjangoTemplates
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 SELECT_TEMPLATE = "django/forms/widgets/select.html"
 OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
 
 
-def attributes(attrs: dict) -> SafeString:
+def attributes(attrs: dict) -> str:
     """Attributes in the order given, as Django's ``attrs.html`` writes them: ``False`` left out,
-    ``True`` as the bare name."""
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, str(value)),)
-            for name, value in attrs.items()
-            if value is not False
-        ),
+    ``True`` as the bare name (escaped: safe HTML)."""
+    return "".join(
+        f" {conditional_escape(name)}"
+        if value is True
+        else f' {conditional_escape(name)}="{conditional_escape(str(value))}"'
+        for name, value in attrs.items()
+        if value is not False
     )
 
 
-def _options(options: list[dict]) -> SafeString:
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((str(option["value"]), attributes(option["attrs"]), option["label"]) for option in options),
+def _options(options: list[dict]) -> str:
+    # Written with ``conditional_escape`` per value, as ``format_html`` would, without its call per
+    # option and attribute: the prefectures' 47 options were a tenth of the member workspace.
+    return "".join(
+        f'<option value="{conditional_escape(str(option["value"]))}"'
+        f"{attributes(option['attrs']) if option['attrs'] else ''}>"
+        f"{conditional_escape(option['label'])}</option>"
+        for option in options
     )
 
 
 def select_html(widget: dict) -> SafeString:
     """The ``<select>`` of a widget's template context (``get_context()["widget"]``)."""
-    groups = format_html_join(
-        "",
-        "{}",
-        (
-            (
-                format_html('<optgroup label="{}">{}</optgroup>', name, _options(options))
-                if name
-                else _options(options),
-            )
-            for name, options, _index in widget["optgroups"]
-        ),
+    groups = "".join(
+        f'<optgroup label="{conditional_escape(name)}">{_options(options)}</optgroup>'
+        if name
+        else _options(options)
+        for name, options, _index in widget["optgroups"]
     )
-    return format_html('<select name="{}"{}>{}</select>', widget["name"], attributes(widget["attrs"]), groups)
+    return mark_safe(  # every value above is escaped
+        f'<select name="{conditional_escape(widget["name"])}"{attributes(widget["attrs"])}>{groups}</select>'
+    )
 
 
 class DirectRenderer(DjangoTemplates):
