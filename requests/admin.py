@@ -377,7 +377,16 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
         )
         if ticket is not None and self.has_view_permission(request, ticket):
             extra_context = {**self.workplace_context(request, ticket), **(extra_context or {})}
+            request._ticket_page_object = ticket  # the admin's form shows this one (get_object)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        """The ticket the page has already read (a superset of ``get_queryset``'s columns), not a
+        second read of the same row."""
+        ticket = getattr(request, "_ticket_page_object", None)
+        if ticket is not None and from_field is None and str(ticket.pk) == str(object_id):
+            return ticket
+        return super().get_object(request, object_id, from_field)
 
     def workplace_context(self, request, ticket: Ticket) -> dict:
         user = request.user
@@ -401,11 +410,15 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
         may_open = selectors.may_open_package(ticket, user)
         packages = [
             {"package": p, "url": _optional_url("requests:download_package", p.pk) if may_open else ""}
-            for p in ticket.packages.select_related("created_by")
+            for p in selectors.held(ticket, "packages").select_related("created_by")
         ]
         item_rows = self._item_rows
-        corrections = item_rows(ticket.correction_items.all(), "decide_correction_item" in offered, version)
-        deletions = item_rows(ticket.deletion_items.all(), "decide_deletion_item" in offered, version)
+        corrections = item_rows(
+            selectors.held(ticket, "correction_items"), "decide_correction_item" in offered, version
+        )
+        deletions = item_rows(
+            selectors.held(ticket, "deletion_items"), "decide_deletion_item" in offered, version
+        )
         rows = corrections + deletions
         primary = next_step(
             ticket,

@@ -27,6 +27,22 @@ class Kind(models.TextChoices):
 
 KIND_CHOICES = Kind.choices
 
+# The records a ticket holds besides itself, each for one kind of request only: correction items
+# (訂正項目) on a correction request, deletion items on a deletion request, disclosure packages on a
+# disclosure request. The services refuse the others and a ticket's kind never changes, so the
+# ticket page and its timeline do not look for them on any other kind.
+HELD_BY_KIND = {
+    "correction_items": Kind.CORRECTION,
+    "deletion_items": Kind.DELETION,
+    "packages": Kind.DISCLOSURE,
+}
+
+
+def may_hold(kind: str, records: str) -> bool:
+    """Whether a ticket of ``kind`` may hold ``records`` (a key of ``HELD_BY_KIND``)."""
+    return HELD_BY_KIND[records] == kind
+
+
 # Requests with a legal deadline and four-eyes approval (APPI Art. 33–35, 39; clause Art. 2(2), 4).
 REQUEST_KINDS = frozenset(
     {

@@ -62,6 +62,13 @@ def tickets_for_rows() -> QuerySet[Ticket]:
     return tickets_for_lists().select_related(None).select_related("member", "assignee").only(*ROW_FIELDS)
 
 
+def held(ticket: Ticket, records: str) -> QuerySet:
+    """The ticket's ``records`` (``correction_items``, ``deletion_items``, ``packages``); no query
+    for a kind that cannot hold them (``rules.may_hold``)."""
+    related = getattr(ticket, records)
+    return related.all() if rules.may_hold(ticket.kind, records) else related.none()
+
+
 def due_filter(state: str, now=None) -> Q:
     """Open requests ``overdue`` / ``due_soon`` (≤ 3 days) / ``ok``, as ``rules.due_state`` judges them."""
     now = now or timezone.now()

@@ -281,7 +281,7 @@ def add_correction_item(
         raise ValidationError({"field": _("訂正できない項目です。")})
     with transaction.atomic():
         locked = _lock(ticket, "edit_items", expected_version=expected_version)
-        if locked.kind != rules.Kind.CORRECTION:
+        if not rules.may_hold(locked.kind, "correction_items"):
             raise ValidationError(_("訂正項目は訂正請求にのみ追加できます。"))
         member = locked.member
         probe = Member.objects.get(pk=member.pk)
@@ -338,7 +338,7 @@ def add_address_correction(
     requested = {field: (value or "").strip() for field, value in requested.items()}
     with transaction.atomic():
         locked = _lock(ticket, "edit_items", expected_version=expected_version)
-        if locked.kind != rules.Kind.CORRECTION:
+        if not rules.may_hold(locked.kind, "correction_items"):
             raise ValidationError(_("訂正項目は訂正請求にのみ追加できます。"))
         current = Member.objects.get(pk=locked.member_id)
         known = postal.lookup(requested["postal_code"]) if requested["postal_code"] else None
@@ -405,7 +405,7 @@ def add_deletion_item(
         raise ValidationError({"target": _("削除対象を選んでください。")})
     with transaction.atomic():
         locked = _lock(ticket, "edit_items", expected_version=expected_version)
-        if locked.kind != rules.Kind.DELETION:
+        if not rules.may_hold(locked.kind, "deletion_items"):
             raise ValidationError(_("削除項目は削除請求にのみ追加できます。"))
         if DeletionItem.objects.filter(ticket=locked, target=target).exists():
             raise ValidationError({"target": _("この対象はすでに追加されています。")})
@@ -797,7 +797,7 @@ def build_disclosure_package(
 
     with transaction.atomic():
         locked = _lock(ticket, "edit_items", expected_version=expected_version)
-        if locked.kind != rules.Kind.DISCLOSURE:
+        if not rules.may_hold(locked.kind, "packages"):
             raise ValidationError(_("開示パッケージは開示請求でのみ作成できます。"))
         if locked.identity_verified_at is None:
             raise ValidationError(_("本人確認が済んでいません。"))

@@ -1,7 +1,7 @@
 """The timeline of one ticket: its history and its items' and packages' history, oldest first.
 
-Four queries whatever the ticket's length (one per history table, users joined), so the ticket
-page stays cheap. It reads simple-history rows only; nothing here writes.
+At most two queries whatever the ticket's length (the ticket's history, and the history of the
+records its kind may hold — ``rules.may_hold``; users joined), so the ticket page stays cheap. It reads simple-history rows only; nothing here writes.
 """
 
 from __future__ import annotations
@@ -81,9 +81,16 @@ def _entries(rows, *, subject, detail) -> list[TimelineEntry]:
 def ticket_timeline(ticket: Ticket) -> list[TimelineEntry]:
     """Every recorded change of the ticket, its correction/deletion items and packages, by time."""
     ticket_rows = Ticket.history.filter(id=ticket.pk).select_related("history_user")
-    correction_rows = CorrectionItem.history.filter(ticket_id=ticket.pk).select_related("history_user")
-    deletion_rows = DeletionItem.history.filter(ticket_id=ticket.pk).select_related("history_user")
-    package_rows = DisclosurePackage.history.filter(ticket_id=ticket.pk).select_related("history_user")
+
+    def held_rows(model, records: str):
+        # Only the kind that may hold these records has their history (rules.may_hold).
+        if not rules.may_hold(ticket.kind, records):
+            return []
+        return model.history.filter(ticket_id=ticket.pk).select_related("history_user")
+
+    correction_rows = held_rows(CorrectionItem, "correction_items")
+    deletion_rows = held_rows(DeletionItem, "deletion_items")
+    package_rows = held_rows(DisclosurePackage, "packages")
     correction_decisions = dict(CorrectionItem.Decision.choices)
     deletion_decisions = dict(DeletionItem.Decision.choices)
 
