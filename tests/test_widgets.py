@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time
 
 import pytest
 from django import forms
 from django.contrib.auth import get_user_model
 from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.utils.safestring import mark_safe
 
 from consentoffice.core.widgets import DirectRenderer
 
@@ -51,6 +53,52 @@ def test_multiple_grouped_and_yes_no_selects_too(widget, value):
     django, direct = _both(widget, "x", value)
     assert direct == django
     assert direct.count(" selected") == (len(value) if isinstance(value, list) else 1)
+
+
+@pytest.mark.parametrize(
+    "widget, value",
+    [
+        (forms.TextInput(attrs={"size": 40, "required": True, "disabled": False}), "A & <B> \"q\" 's'"),
+        (forms.TextInput(), ""),
+        (forms.TextInput(), None),
+        (forms.TextInput(attrs={"placeholder": mark_safe("<i>safe</i>")}), mark_safe("<b>safe</b>")),
+        (forms.NumberInput(attrs={"min": 0}), 3),
+        (forms.EmailInput(), "a@example.jp"),
+        (forms.URLInput(), "https://example.jp/?a=1&b=2"),
+        (forms.PasswordInput(), "secret"),
+        (forms.PasswordInput(render_value=True), "secret"),
+        (forms.HiddenInput(), 7),
+        (forms.DateInput(), date(2026, 12, 8)),
+        (forms.DateTimeInput(), datetime(2026, 12, 8, 9, 30)),
+        (forms.TimeInput(), time(9, 30)),
+        (forms.CheckboxInput(), True),
+        (forms.CheckboxInput(), False),
+        (forms.Textarea(attrs={"rows": 2, "cols": 40}), "一行目\n<二行目> & 三"),
+        (forms.Textarea(), ""),
+        (forms.Textarea(), None),
+    ],
+)
+def test_inputs_and_text_areas_are_written_as_djangos_templates_write_them(widget, value):
+    html = widget.render("x", value, attrs={"id": "id_x"}, renderer=DIRECT)
+    assert html == widget.render("x", value, attrs={"id": "id_x"}, renderer=DJANGO)
+    assert "<B>" not in html and "<二行目>" not in html
+
+
+def test_inputs_text_areas_and_selects_never_reach_a_template(monkeypatch):
+    def template(*args, **kwargs):
+        raise AssertionError("rendered through a template")
+
+    monkeypatch.setattr(DjangoTemplates, "render", template)
+    for widget in (
+        forms.TextInput(),
+        forms.NumberInput(),
+        forms.DateInput(),
+        forms.HiddenInput(),
+        forms.CheckboxInput(),
+        forms.Textarea(),
+        forms.Select(choices=CHOICES),
+    ):
+        assert widget.render("x", "2", renderer=DIRECT).startswith("<")
 
 
 def test_a_select_with_its_own_option_template_is_left_to_the_templates():
