@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from consentoffice.core import roles
 from consentoffice.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, add_validation_error
+from consentoffice.core.fieldsets import readonly_fieldsets_html
 from members.admin_search import MemberNoSearchMixin
 from members.models import AccessAction
 from members.services import record_access
@@ -379,6 +380,11 @@ class TicketAdmin(MemberNoSearchMixin, ServiceModelAdmin):
             extra_context = {**self.workplace_context(request, ticket), **(extra_context or {})}
             request._ticket_page_object = ticket  # the admin's form shows this one (get_object)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if change:  # every field of a ticket is read-only: written out, not through the template
+            context["fieldsets_html"] = readonly_fieldsets_html(context["adminform"])
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_object(self, request, object_id, from_field=None):
         """The ticket the page has already read (a superset of ``get_queryset``'s columns), not a
