@@ -151,3 +151,62 @@ def test_prewarm_reads_every_relation_and_leaves_no_extension_behind():
     assert installed == 0
     with pytest.raises(RuntimeError, match="prewarm failed"):
         growth.prewarm(database_url().rsplit("/", 1)[0] + "/no_such_database_here")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_fresh_copy_holds_the_data_set_keeps_nothing_and_is_dropped_even_after_a_failure():
+    """``--fresh-copy``: each run measures a copy made from the data set as a template; what the run
+    writes stays in the copy, and the copy is gone afterwards, also when the run failed."""
+    import psycopg
+    from django.db import connections
+
+    from members.models import Member
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_bulk", members=30, no_progress=True, stdout=StringIO())
+    members = Member.objects.count()
+    table = Member._meta.db_table
+    url = database_url()
+    connections.close_all()  # a template must have no other connection while it is copied
+    data_set = growth.DataSet("small", url)
+    with growth.fresh_copy(data_set) as copy:
+        assert copy.label == "small" and copy.url != url
+        copy_name = copy.url.rsplit("/", 1)[1]
+        assert copy_name.endswith(growth.COPY_SUFFIX)
+        with psycopg.connect(copy.url, autocommit=True) as conn:
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == members
+            conn.execute("CREATE TABLE growth_probe (x int)")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('growth_probe')").fetchone()[0] is None
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == members
+        assert (
+            conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [copy_name]).fetchone()[0]
+            == 0
+        )
+    with pytest.raises(LookupError):
+        with growth.fresh_copy(data_set):
+            raise LookupError("the run failed")
+    with psycopg.connect(url) as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [copy_name]).fetchone()[0]
+            == 0
+        )
+    with pytest.raises(RuntimeError, match="copy of gone failed"):
+        with growth.fresh_copy(growth.DataSet("gone", url.rsplit("/", 1)[0] + "/no_such_database_here")):
+            pass
+    out = StringIO()
+    call_command(
+        "bench_growth",
+        f"small={url}",
+        f"large={url}",
+        rounds=1,
+        runs=1,
+        only="home",
+        fresh_copy=True,
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert text.count("a fresh copy of the data set") == 2
+    home = next(line for line in text.splitlines() if line.startswith("home "))
+    assert float(home.split()[2]) > 0 and float(home.split()[3]) > 0, home

@@ -11,6 +11,12 @@ unit stays within the same limit.
 A machine whose page cache cannot hold every data set at once would charge the largest one for
 the others' reads: with ``isolate`` each run starts from an emptied page cache with its own data
 set read into it (``drop_page_cache``, ``prewarm``), so one data set is in memory at a time.
+
+A heavy job measured in a transaction that is rolled back leaves its dead rows and index entries
+behind, and a server without autovacuum keeps them: each round would then measure a data set
+bloated by the rounds before it. With ``fresh`` each run measures a copy of the data set made
+from it as a template just before (``fresh_copy``) and dropped after, so every round starts from
+the data set as it was seeded.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 GROWTH_LIMIT = 1.2
 
@@ -146,6 +154,48 @@ def isolate(data_set: DataSet, echo: Callable[[str], None]) -> None:
     )
 
 
+COPY_SUFFIX = "_growth_copy"
+
+
+def _server_and_name(url: str) -> tuple[str, str]:
+    """The URL of the same server's ``postgres`` database, and the database name of ``url``."""
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    if not name:
+        raise RuntimeError("a fresh copy needs a database name in the URL")
+    return urlunsplit(parts._replace(path="/postgres")), name
+
+
+@contextmanager
+def fresh_copy(data_set: DataSet) -> Iterator[DataSet]:
+    """A copy of ``data_set`` made with it as the template (``STRATEGY FILE_COPY``: the files
+    copied, not written through the WAL), dropped when the block ends, also after a failure. A copy
+    a killed run left behind is dropped first. The data set must have no other connection while
+    it is copied."""
+    import psycopg
+    from psycopg import sql
+
+    server, name = _server_and_name(data_set.url)
+    copy_name = name[: 63 - len(COPY_SUFFIX)] + COPY_SUFFIX
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(copy_name))
+    try:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(drop)
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                    sql.Identifier(copy_name), sql.Identifier(name)
+                )
+            )
+    except psycopg.Error as exc:
+        raise RuntimeError(f"copy of {data_set.label} failed: {exc.__class__.__name__}: {exc}") from exc
+    copy_url = urlunsplit(urlsplit(data_set.url)._replace(path="/" + quote(copy_name)))
+    try:
+        yield DataSet(data_set.label, copy_url)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(drop)
+
+
 def _value(row: dict) -> tuple[str, float] | None:
     """A page's median in ms, or a heavy job's µs per unit; None when the case measured nothing."""
     median = row.get("median_ms")
@@ -232,16 +282,23 @@ def measure(
     manage_py: Path,
     echo: Callable[[str], None] = print,
     isolated: bool = False,
+    fresh: bool = False,
 ) -> list[GrowthRow]:
-    """``rounds`` rounds over the data sets in turn; each data set is vacuumed in the first round only;
-    ``isolated``: each run on a page cache holding its data set alone (``isolate``)."""
+    """``rounds`` rounds over the data sets in turn; each data set is vacuumed in the first round only
+    (each fresh copy in every round); ``isolated``: each run on a page cache holding its data set
+    alone (``isolate``); ``fresh``: each run on a new copy of its data set (``fresh_copy``)."""
     results: dict[str, list[list[dict]]] = {d.label: [] for d in data_sets}
     for number in range(rounds):
         for data_set in data_sets:
             echo(f"round {number + 1}/{rounds}: {data_set.label}")
-            if isolated:
-                isolate(data_set, echo)
-            results[data_set.label].append(
-                bench_once(data_set, cases=cases, runs=runs, vacuum=number == 0, manage_py=manage_py)
-            )
+            with fresh_copy(data_set) if fresh else nullcontext(data_set) as target:
+                if fresh:
+                    echo(f"  {data_set.label}: a fresh copy of the data set")
+                if isolated:
+                    isolate(target, echo)
+                results[data_set.label].append(
+                    bench_once(
+                        target, cases=cases, runs=runs, vacuum=fresh or number == 0, manage_py=manage_py
+                    )
+                )
     return combine(results)

@@ -43,8 +43,25 @@ class Command(BaseCommand):
             ),
         )
 
+        parser.add_argument(
+            "--fresh-copy",
+            action="store_true",
+            help=_(
+                "各実行の前にデータセットをテンプレートとして複製し、その複製を測って削除する"
+                "（前の実行の不要行を持ち越さない。データセットに他の接続がないこと）"
+            ),
+        )
+
     def handle(
-        self, *args, data_sets: list[str], rounds: int, runs: int, only: str, isolate: bool, **options
+        self,
+        *args,
+        data_sets: list[str],
+        rounds: int,
+        runs: int,
+        only: str,
+        isolate: bool,
+        fresh_copy: bool,
+        **options,
     ):
         try:
             parsed = growth.parse_data_sets(data_sets)
@@ -66,6 +83,7 @@ class Command(BaseCommand):
                 manage_py=manage_py,
                 echo=self.stdout.write,
                 isolated=isolate,
+                fresh=fresh_copy,
             )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
