@@ -91,9 +91,11 @@ PARTS = (("web", "gunicorn"), ("database", "postgres"))
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by the processes alive now, by part (web server, database, the
-    rest), by the load client (locust, this process's child), and the machine's busy and total
-    seconds, from /proc (Linux)."""
+    """CPU seconds used so far by the processes alive now and by the children they have waited
+    for, by part (web server, database, the rest): a gunicorn worker replaced after
+    ``max_requests`` is counted in its master's, a finished PostgreSQL backend in the
+    postmaster's. Also the load client (locust, this process's child) and the machine's busy and
+    total seconds, from /proc (Linux)."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {name: 0.0 for name, _ in PARTS} | {"other": 0.0}
     for entry in Path("/proc").iterdir():
@@ -105,6 +107,8 @@ def cpu_seconds() -> dict[str, float]:
         except OSError:
             continue
         seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if entry.name != str(os.getpid()):  # this process's children: the load client, below
+            seconds += (int(fields[13]) + int(fields[14])) / tick  # cutime + cstime
         part = next((name for name, marker in PARTS if marker in command), "other")
         used[part] += seconds
     with open("/proc/stat", encoding="ascii") as handle:
