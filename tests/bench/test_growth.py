@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -80,9 +82,39 @@ def test_the_command_refuses_bad_arguments():
         (["only-one=postgres://h/a"], {}),
         (["a=postgres://h/a", "b=postgres://h/b"], {"only": "nonsense"}),
         (["a=postgres://h/a", "b=postgres://h/b"], {"rounds": 0}),
+        (["a=postgres://h/a", "b=postgres://h/b"], {"bureau_records": 0}),
     ):
         with pytest.raises(CommandError):
             call_command("bench_growth", *args, stdout=StringIO(), **options)
+
+
+def test_bench_growth_passes_the_batch_size_to_every_bench(monkeypatch):
+    """``--bureau-records``: the batch size every data set holds as seeded rows, on each ``bench``
+    command line (none without it)."""
+    commands = []
+
+    def run(command, **kwargs):
+        commands.append(command)
+        Path(command[command.index("--json") + 1]).write_text("[]", encoding="utf-8")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(growth.subprocess, "run", run)
+    call_command(
+        "bench_growth",
+        "a=postgres://h/a",
+        "b=postgres://h/b",
+        rounds=2,
+        runs=1,
+        only="bureau_batch",
+        bureau_records=200_000,
+        stdout=StringIO(),
+    )
+    assert len(commands) == 4
+    for command in commands:
+        assert command[command.index("--bureau-records") + 1] == "200000"
+    commands.clear()
+    call_command("bench_growth", "a=postgres://h/a", "b=postgres://h/b", rounds=1, runs=1, stdout=StringIO())
+    assert len(commands) == 2 and not any("--bureau-records" in c for c in commands)
 
 
 @pytest.mark.postgres

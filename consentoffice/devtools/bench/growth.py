@@ -80,7 +80,13 @@ def parse_data_sets(specs: Iterable[str]) -> list[DataSet]:
 
 
 def bench_once(
-    data_set: DataSet, *, cases: list[str], runs: int, vacuum: bool, manage_py: Path
+    data_set: DataSet,
+    *,
+    cases: list[str],
+    runs: int,
+    vacuum: bool,
+    manage_py: Path,
+    bench_options: tuple[str, ...] = (),
 ) -> list[dict]:
     """One ``manage.py bench`` against ``data_set`` in a process of its own; its rows as dicts."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,6 +104,7 @@ def bench_once(
         ]
         if not vacuum:
             command.append("--no-vacuum")
+        command.extend(bench_options)
         env = {**os.environ, "DATABASE_URL": data_set.url}
         completed = subprocess.run(command, env=env, capture_output=True, text=True)
         if completed.returncode != 0:
@@ -283,6 +290,7 @@ def measure(
     echo: Callable[[str], None] = print,
     isolated: bool = False,
     fresh: bool = False,
+    bench_options: tuple[str, ...] = (),
 ) -> list[GrowthRow]:
     """``rounds`` rounds over the data sets in turn; each data set is vacuumed in the first round only
     (each fresh copy in every round); ``isolated``: each run on a page cache holding its data set
@@ -298,7 +306,12 @@ def measure(
                     isolate(target, echo)
                 results[data_set.label].append(
                     bench_once(
-                        target, cases=cases, runs=runs, vacuum=fresh or number == 0, manage_py=manage_py
+                        target,
+                        cases=cases,
+                        runs=runs,
+                        vacuum=fresh or number == 0,
+                        manage_py=manage_py,
+                        bench_options=bench_options,
                     )
                 )
     return combine(results)

@@ -52,6 +52,16 @@ class Command(BaseCommand):
             ),
         )
 
+        parser.add_argument(
+            "--bureau-records",
+            type=int,
+            default=None,
+            help=_(
+                "bench に渡す登録ファイルの件数。全データセットが保留中として持つ件数以下にすると、"
+                "どの規模でも既存の行だけを測る"
+            ),
+        )
+
     def handle(
         self,
         *args,
@@ -61,6 +71,7 @@ class Command(BaseCommand):
         only: str,
         isolate: bool,
         fresh_copy: bool,
+        bureau_records: int | None,
         **options,
     ):
         try:
@@ -71,8 +82,9 @@ class Command(BaseCommand):
         unknown = sorted(set(cases) - set(ALL_CASES))
         if unknown or not cases:
             raise CommandError(_("不明な項目: %(names)s") % {"names": ", ".join(unknown) or "-"})
-        if rounds < 1 or runs < 1:
-            raise CommandError(_("--rounds と --runs は1以上で指定してください。"))
+        if rounds < 1 or runs < 1 or (bureau_records is not None and bureau_records < 1):
+            raise CommandError(_("--rounds、--runs と --bureau-records は1以上で指定してください。"))
+        bench_options = () if bureau_records is None else ("--bureau-records", str(bureau_records))
         manage_py = Path(settings.BASE_DIR) / "manage.py"
         try:
             rows = growth.measure(
@@ -84,6 +96,7 @@ class Command(BaseCommand):
                 echo=self.stdout.write,
                 isolated=isolate,
                 fresh=fresh_copy,
+                bench_options=bench_options,
             )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
