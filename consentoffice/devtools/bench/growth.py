@@ -164,13 +164,16 @@ def isolate(data_set: DataSet, echo: Callable[[str], None]) -> None:
 COPY_SUFFIX = "_growth_copy"
 
 
-def _server_and_name(url: str) -> tuple[str, str]:
-    """The URL of the same server's ``postgres`` database, and the database name of ``url``."""
-    parts = urlsplit(url)
-    name = unquote(parts.path.lstrip("/"))
+def _database_name(url: str) -> str:
+    name = unquote(urlsplit(url).path.lstrip("/"))
     if not name:
         raise RuntimeError("a fresh copy needs a database name in the URL")
-    return urlunsplit(parts._replace(path="/postgres")), name
+    return name
+
+
+def _on_database(url: str, name: str) -> str:
+    """``url`` with its database replaced by ``name`` (same server, user and options)."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + quote(name)))
 
 
 @contextmanager
@@ -182,7 +185,8 @@ def fresh_copy(data_set: DataSet) -> Iterator[DataSet]:
     import psycopg
     from psycopg import sql
 
-    server, name = _server_and_name(data_set.url)
+    name = _database_name(data_set.url)
+    server = _on_database(data_set.url, "postgres")
     copy_name = name[: 63 - len(COPY_SUFFIX)] + COPY_SUFFIX
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(copy_name))
     try:
@@ -195,7 +199,7 @@ def fresh_copy(data_set: DataSet) -> Iterator[DataSet]:
             )
     except psycopg.Error as exc:
         raise RuntimeError(f"copy of {data_set.label} failed: {exc.__class__.__name__}: {exc}") from exc
-    copy_url = urlunsplit(urlsplit(data_set.url)._replace(path="/" + quote(copy_name)))
+    copy_url = _on_database(data_set.url, copy_name)
     try:
         yield DataSet(data_set.label, copy_url)
     finally:
