@@ -140,6 +140,14 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
+PREPARED_STATEMENTS = os.environ.get("DATABASE_PREPARED_STATEMENTS", "on")
+if PREPARED_STATEMENTS not in ("on", "off"):
+    raise ImproperlyConfigured("DATABASE_PREPARED_STATEMENTS must be 'on' or 'off'.")
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and PREPARED_STATEMENTS == "on":
+    # Only the cursors that bind on the server prepare (core.queries.Statement: the audit lists'
+    # unions, planned once per connection); Django's own cursors bind on the client and never do.
+    # Turn off behind a pooler that shares a connection between transactions (docs/operations.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web server, the worker and beat share the embedded database.
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = (

@@ -174,3 +174,25 @@ def test_the_embedded_broker_writes_only_under_var(tmp_path):
         _out, err = worker.communicate(timeout=30)
     assert control.is_dir(), err.decode()[-2000:]
     assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize(("value", "threshold"), [(None, "0"), ("on", "0"), ("off", "None")])
+def test_prepared_statements_on_postgresql_can_be_turned_off_for_a_pooler(value, threshold):
+    """Only a PostgreSQL database gets ``prepare_threshold``; DATABASE_PREPARED_STATEMENTS=off
+    leaves psycopg's default (Django: none prepared), as a transaction pooler needs."""
+    env = production_env(**good_values(), DATABASE_URL="postgres://u@127.0.0.1:5432/db")
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+    code = "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold'))"
+    result = run([sys.executable, "-c", code], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == threshold
+    sqlite = run([sys.executable, "-c", code], production_env(**good_values()))
+    assert sqlite.stdout.strip() == "None"
+
+
+def test_a_misspelt_prepared_statements_setting_is_refused():
+    env = production_env(**good_values(), DATABASE_PREPARED_STATEMENTS="no")
+    result = setup_django(env)
+    assert result.returncode != 0
+    assert "DATABASE_PREPARED_STATEMENTS must be 'on' or 'off'" in result.stderr

@@ -74,6 +74,18 @@ class DateRangeFilter(django_filters.FilterSet):
         rank = {name: i for i, name in enumerate(self.field_order)}
         self.filters = dict(sorted(self.filters.items(), key=lambda item: rank.get(item[0], len(rank))))
 
+    # Filters the selector applies itself (which tables, and the ids it puts in marked places);
+    # ``filter_queryset`` leaves them alone.
+    selector_applied: tuple[str, ...] = ()
+
+    def statement_key(self) -> tuple:
+        """What ``filter_queryset`` does to a table, as part of the key under which the selector
+        keeps the compiled statement: every cleaned value but those the selector applies."""
+        data = self.form.cleaned_data if self.is_valid() else {}
+        return tuple(
+            sorted((name, value) for name, value in data.items() if name not in self.selector_applied)
+        )
+
     def filter_date_from(self, qs, name, value):
         return qs.filter(**{f"{_date_field(qs)}__gte": _start_of(value)})
 
@@ -102,7 +114,7 @@ class HistoryFilter(MemberNumberMixin, DateRangeFilter):
     """``/audit/?user=<id>&model=&member=&date_from=&date_to=&type=&reason=``."""
 
     user = django_filters.ModelChoiceFilter(
-        label=_("変更者"), field_name="history_user", queryset=lambda request: _users()
+        label=_("変更者"), queryset=lambda request: _users(), method="filter_nothing"
     )
     model = django_filters.ChoiceFilter(label=_("対象"), choices=model_choices, method="filter_nothing")
     member = django_filters.CharFilter(label=_("会員番号"), method="filter_nothing")
@@ -115,9 +127,17 @@ class HistoryFilter(MemberNumberMixin, DateRangeFilter):
         label=_("理由（部分一致）"), field_name="history_change_reason", lookup_expr="icontains"
     )
 
+    selector_applied = ("user", "model", "member")
+
     def filter_nothing(self, qs, name, value):
-        """Applied by the selector: which tables to read, and the member through each table's path."""
+        """Applied by the selector: which tables to read, the member through each table's path,
+        and the user who made the change."""
         return qs
+
+    @property
+    def user_id(self) -> int | None:
+        user = self.form.cleaned_data.get("user") if self.is_valid() else None
+        return user.pk if user else None
 
     def branches(self) -> list[Tracked]:
         """The history tables this filter reads (all, or the one chosen)."""

@@ -4,6 +4,10 @@ Each history table is filtered first (user, member, date range, change type, rea
 ``history_date`` and cut to one page; the pages are joined with ``UNION ALL`` and cut again, so a
 page costs one query whatever the tables hold (PostgreSQL walks one index per table and stops
 after a page). Pagination is keyset on (date, model, id): nothing ever counts the rows.
+
+The union is compiled once per shape of filter and thread, the member's and the user's ids in
+marked places (``core.queries.Statement``), and PostgreSQL plans it once per connection: building
+and planning 27 tables cost more than reading their pages.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -27,6 +31,7 @@ from consentoffice.core import roles
 from consentoffice.core.converters import member_url_maker
 from consentoffice.core.crypto import EncryptedTextField, mask
 from consentoffice.core.people import display_name
+from consentoffice.core.queries import Statement, StatementCache
 from members import access_details, normalize
 from members.models import AccessAction, AccessLog, Member
 
@@ -36,7 +41,25 @@ EXPORT_CHUNK = 1000
 HISTORY_TYPE_LABELS = {"+": _("作成"), "~": _("変更"), "-": _("削除")}
 ACCESS_LABEL = "members.accesslog"
 
-BranchFilter = Callable[[QuerySet], QuerySet]
+
+class BranchFilter(Protocol):
+    """What narrows each table of a list (the FilterSets of ``audit.filters``)."""
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet: ...
+
+    def statement_key(self) -> tuple:
+        """What ``filter_queryset`` does, as part of the key of the compiled statement."""
+
+
+class NoFilter:
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset
+
+    def statement_key(self) -> tuple:
+        return ()
+
+
+NO_FILTER = NoFilter()
 
 
 @dataclass(frozen=True)
@@ -284,21 +307,45 @@ def _access_branch(qs: QuerySet) -> QuerySet:
     )
 
 
-def _merge(branches: list[QuerySet], limit: int) -> list[tuple]:
+def _union(branches: list[QuerySet], limit: int) -> QuerySet:
     """``UNION ALL`` of the filtered branches, newest first, one page; each branch cut first
     where the database allows it (PostgreSQL), so each reads at most a page from its index."""
-    if not branches:
-        return []
     ordering = ("-a_at", "-a_model", "-a_id")
     # Each branch keeps its own ordering on the raw columns (date, id), which its index serves
     # as it stands; the annotations are casts that no index holds.
     if len(branches) == 1:
-        return list(branches[0][:limit])
+        return branches[0][:limit]
     if connection.features.supports_slicing_ordering_in_compound:
         branches = [b[:limit] for b in branches]
     else:
         branches = [b.order_by() for b in branches]
-    return list(branches[0].union(*branches[1:], all=True).order_by(*ordering)[:limit])
+    return branches[0].union(*branches[1:], all=True).order_by(*ordering)[:limit]
+
+
+# Stand-ins for the ids a list is narrowed to while its statement is compiled (13 digits: no id,
+# page size or table number of this system comes near them); ``Statement.rows`` puts the ids in.
+MEMBER_MARK = 9_000_000_000_101
+USER_MARK = 9_000_000_000_102
+_statements = StatementCache()
+
+
+def _merged(key: tuple, build: Callable[[], list[QuerySet]], limit: int, **ids: int | None) -> list[tuple]:
+    """The rows of the union that ``build`` makes (its ids marked), compiled once per ``key``."""
+    marks = {MEMBER_MARK: "member", USER_MARK: "user"}
+
+    def compile_union() -> Statement | None:
+        branches = build()
+        if not branches:
+            return None
+        wanted = {mark: name for mark, name in marks.items() if ids.get(name) is not None}
+        return Statement.compile(_union(branches, limit), wanted)
+
+    statement = _statements.get(
+        (*key, limit, *(ids[name] is not None for name in sorted(ids))), compile_union
+    )
+    if statement is None:
+        return []
+    return statement.rows(**{name: value for name, value in ids.items() if value is not None})
 
 
 def _rows(raw: list[tuple]) -> list[AuditRow]:
@@ -355,44 +402,63 @@ def _page(raw: list[tuple], limit: int) -> Page:
 def history_page(
     *,
     branches: Iterable[Tracked],
-    branch_filter: BranchFilter,
+    filters: BranchFilter = NO_FILTER,
     member_id: int | None = None,
+    user_id: int | None = None,
     cursor: Cursor | None = None,
     limit: int = PAGE_SIZE,
 ) -> Page:
-    """One page of the history of ``branches``, each filtered by ``branch_filter`` (a FilterSet)."""
-    queries = []
-    for tracked in branches:
-        qs = tracked.history.objects.all()
-        if member_id is not None:
-            if not tracked.member_path:
-                continue
-            qs = qs.filter(**{tracked.member_path: member_id})
-        qs = branch_filter(qs).filter(_after(cursor, tracked.index, "history_date", "history_id"))
-        queries.append(_history_branch(tracked, qs))
-    return _page(_merge(queries, limit + 1), limit)
+    """One page of the history of ``branches``, each filtered by ``filters`` (a FilterSet), by
+    the member concerned and by the user who made the change."""
+    branches = tuple(branches)
+
+    def build() -> list[QuerySet]:
+        queries = []
+        for tracked in branches:
+            qs = tracked.history.objects.all()
+            if member_id is not None:
+                if not tracked.member_path:
+                    continue
+                qs = qs.filter(**{tracked.member_path: MEMBER_MARK})
+            if user_id is not None:
+                qs = qs.filter(history_user_id=USER_MARK)
+            qs = filters.filter_queryset(qs).filter(
+                _after(cursor, tracked.index, "history_date", "history_id")
+            )
+            queries.append(_history_branch(tracked, qs))
+        return queries
+
+    key = ("history", tuple(t.index for t in branches), filters.statement_key(), cursor)
+    return _page(_merged(key, build, limit + 1, member=member_id, user=user_id), limit)
 
 
 def timeline_page(
     member: Member,
     *,
-    branch_filter: BranchFilter = lambda qs: qs,
+    filters: BranchFilter = NO_FILTER,
     cursor: Cursor | None = None,
     limit: int = PAGE_SIZE,
 ) -> Page:
     """One member's timeline: every history row about them and their access-log rows, newest first."""
-    queries = []
-    for tracked in tracked_models():
-        if not tracked.member_path:
-            continue
-        qs = tracked.history.objects.filter(**{tracked.member_path: member.pk})
-        qs = branch_filter(qs).filter(_after(cursor, tracked.index, "history_date", "history_id"))
-        queries.append(_history_branch(tracked, qs))
-    access = branch_filter(AccessLog.objects.filter(member_id=member.pk)).filter(
-        _after(cursor, access_index(), "at", "id")
-    )
-    queries.append(_access_branch(access))
-    return _page(_merge(queries, limit + 1), limit)
+
+    def build() -> list[QuerySet]:
+        queries = []
+        for tracked in tracked_models():
+            if not tracked.member_path:
+                continue
+            qs = tracked.history.objects.filter(**{tracked.member_path: MEMBER_MARK})
+            qs = filters.filter_queryset(qs).filter(
+                _after(cursor, tracked.index, "history_date", "history_id")
+            )
+            queries.append(_history_branch(tracked, qs))
+        access = filters.filter_queryset(AccessLog.objects.filter(member_id=MEMBER_MARK)).filter(
+            _after(cursor, access_index(), "at", "id")
+        )
+        queries.append(_access_branch(access))
+        return queries
+
+    key = ("timeline", filters.statement_key(), cursor)
+    return _page(_merged(key, build, limit + 1, member=member.pk), limit)
 
 
 def walk(fetch: Callable[[Cursor | None], Page]) -> Iterator[AuditRow]:

@@ -81,8 +81,9 @@ def _history_fetcher(filterset: HistoryFilter) -> Callable[..., Page]:
     def fetch(cursor: Cursor | None, limit: int = PAGE_SIZE) -> Page:
         return history_page(
             branches=filterset.branches(),
-            branch_filter=filterset.filter_queryset,
+            filters=filterset,
             member_id=member.pk if member else None,
+            user_id=filterset.user_id,
             cursor=cursor,
             limit=limit,
         )
@@ -187,7 +188,7 @@ class TimelineView(ListPage):
         else:
             page = timeline_page(
                 member,
-                branch_filter=filterset.filter_queryset,
+                filters=filterset,
                 cursor=Cursor.decode(self.request.GET.get("after")),
             )
         return self.page_context(
@@ -284,9 +285,7 @@ class TimelineExportView(AuditAccessMixin, View):
             rows: Iterable[AuditRow] = []
         else:
             rows = walk(
-                lambda cursor: timeline_page(
-                    member, branch_filter=filterset.filter_queryset, cursor=cursor, limit=EXPORT_CHUNK
-                )
+                lambda cursor: timeline_page(member, filters=filterset, cursor=cursor, limit=EXPORT_CHUNK)
             )
         return _csv_response(
             f"audit-timeline-{member.member_no}.csv", _csv_header(), (_csv_row(r) for r in rows)

@@ -74,7 +74,8 @@ def buffers_read(statements: list[str]) -> int | None:
     total = 0
     with connection.cursor() as cursor:
         for sql in statements:
-            if not sql.lstrip().upper().startswith("SELECT"):
+            # A union starts with its first branch's bracket: "(SELECT …) UNION ALL (SELECT …)".
+            if not sql.lstrip(" (").upper().startswith("SELECT"):
                 continue
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
             top = cursor.fetchone()[0][0]  # psycopg decodes the JSON plan
