@@ -196,3 +196,20 @@ def test_a_misspelt_prepared_statements_setting_is_refused():
     result = setup_django(env)
     assert result.returncode != 0
     assert "DATABASE_PREPARED_STATEMENTS must be 'on' or 'off'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "engine"),
+    [
+        ("redis://127.0.0.1:6379/1", "django.contrib.sessions.backends.cached_db"),
+        ("", "django.contrib.sessions.backends.db"),
+    ],
+)
+def test_sessions_are_cached_only_in_a_cache_every_process_shares(cache_url, engine):
+    """A per-process cache would keep a session that another process ended (tests/security/
+    test_auth.py runs both engines)."""
+    env = production_env(**good_values(), CACHE_URL=cache_url)
+    code = "from django.conf import settings; print(settings.SESSION_ENGINE)"
+    result = run([sys.executable, "-c", code], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == engine

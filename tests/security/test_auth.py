@@ -4,6 +4,7 @@ password rules, and the TOTP second factor for supervisors and the privacy offic
 from __future__ import annotations
 
 import re
+import uuid
 from base64 import b32decode
 from datetime import timedelta
 from io import StringIO
@@ -13,9 +14,11 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -152,6 +155,55 @@ def test_sessions_end_after_thirty_idle_minutes_and_activity_extends_them(client
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith(LOGIN)
+
+
+@pytest.fixture
+def sessions_in_redis(settings, redis_available):
+    """The production arrangement: CACHE_URL=redis://… and with it the cached_db sessions."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_available,
+            "KEY_PREFIX": f"test-sessions-{uuid.uuid4()}",
+        },
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    yield
+    caches["default"].close()  # the test's keys expire with their sessions (30 minutes)
+
+
+def _session_queries(client, path: str) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+
+
+@pytest.mark.redis
+def test_with_a_shared_cache_a_request_reads_its_session_from_the_cache(sessions_in_redis, operator):
+    client = Client()
+    _password_login(client, operator.username)
+    assert _session_queries(client, "/") == [], "the session came from the cache"
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert Session.objects.filter(session_key=key).exists(), "and is kept in the database as well"
+
+
+@pytest.mark.redis
+def test_with_a_shared_cache_logging_out_ends_the_session_everywhere(sessions_in_redis, operator):
+    client = Client()
+    _password_login(client, operator.username)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.post("/admin/logout/").status_code in (200, 302)
+
+    # Another process (a fresh client with the old cookie) finds no session, in the cache or the
+    # database: the page sends it to the login.
+    caches["default"].close()
+    stale = Client()
+    stale.cookies[settings.SESSION_COOKIE_NAME] = key
+    response = stale.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)
+    assert not Session.objects.filter(session_key=key).exists()
 
 
 def test_the_session_cookie_is_http_only_same_site_and_ends_with_the_browser(operator):
