@@ -82,7 +82,12 @@ class Staff(FastHttpUser):
     def on_start(self):
         self.client.cookiejar.set_policy(LoopbackProxyPolicy())
         origin = "https://" + self.host.split("://", 1)[-1].rstrip("/")
-        self.headers = {"X-Forwarded-Proto": "https"}
+        # A new connection for every request, as the TLS proxy's pool hands each request to
+        # whichever worker is free (deploy/nginx-consentoffice.conf). A user's kept-alive
+        # connection would stay on one gunicorn process for the whole run: the users sharing a
+        # process with the supervisors' heavy pages waited behind them, the mix served turned
+        # towards the cheap pages, and the rate came out higher than the mix allows.
+        self.headers = {"X-Forwarded-Proto": "https", "Connection": "close"}
         self.post_headers = {**self.headers, "Origin": origin}
         self.login()
         _logged_in_one(self.environment, self.account["username"])
