@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from django.contrib import admin
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404, StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
 from consentoffice.audit.filters import AccessLogFilter, HistoryFilter, TimelineFilter
+from consentoffice.audit.presentation import access_rows_html, history_rows_html, member_links_html
 from consentoffice.audit.selectors import (
     EXPORT_CHUNK,
     HISTORY_TYPE_LABELS,
@@ -94,12 +96,13 @@ def _history_fetcher(filterset: HistoryFilter) -> Callable[..., Page]:
 class ListPage(AuditAccessMixin, TemplateView):
     """A keyset-paginated audit list: ``?after=<cursor>`` moves on, nothing counts the rows."""
 
-    def page_context(self, page: Page, **extra) -> dict:
+    def page_context(self, page: Page, rows_html: str, **extra) -> dict:
         base = _query_without(self.request, "after")
         return {
             **self.admin_context(),
             "page": page,
             "rows": page.rows,
+            "rows_html": rows_html,
             "next_query": _query_with(self.request, after=page.next_cursor.encode())
             if page.next_cursor
             else "",
@@ -129,7 +132,12 @@ class HistoryListView(ListPage):
         filterset = _history_filter(self.request)
         page = _history_fetcher(filterset)(Cursor.decode(self.request.GET.get("after")))
         _log_member_search(self.request, filterset, "audit history")
-        return self.page_context(page, filter=filterset, title=_("監査証跡（変更履歴）"))
+        return self.page_context(
+            page,
+            history_rows_html(page.rows, member_links=True),
+            filter=filterset,
+            title=_("監査証跡（変更履歴）"),
+        )
 
 
 class HistoryDetailView(AuditAccessMixin, TemplateView):
@@ -161,6 +169,13 @@ class HistoryDetailView(AuditAccessMixin, TemplateView):
         return {
             **self.admin_context(),
             "diff": diff,
+            "member_links": member_links_html(
+                diff.member.member_no,
+                reverse("member_workspace", args=[diff.member.member_no]),
+                reverse("audit:timeline", args=[diff.member.member_no]),
+            )
+            if diff.member
+            else "",
             "row": diff.row,
             "object_id": getattr(diff.row, tracked.pk_attname),
             "kind_label": HISTORY_TYPE_LABELS.get(diff.row.history_type, diff.row.history_type),
@@ -193,6 +208,7 @@ class TimelineView(ListPage):
             )
         return self.page_context(
             page,
+            history_rows_html(page.rows, member_links=False),
             member=member,
             filter=filterset,
             title=_("会員別タイムライン %(no)s") % {"no": member.member_no},
@@ -209,7 +225,7 @@ class AccessLogListView(ListPage):
         else:
             page = access_log_page(filterset.qs, cursor=Cursor.decode(self.request.GET.get("after")))
         _log_member_search(self.request, filterset, "audit access log")
-        return self.page_context(page, filter=filterset, title=_("アクセス記録"))
+        return self.page_context(page, access_rows_html(page.rows), filter=filterset, title=_("アクセス記録"))
 
 
 # --- CSV exports -------------------------------------------------------------------------------
