@@ -120,6 +120,9 @@ def _server_binding_cursor() -> type:
     return ServerBindingCursor
 
 
+_NOT_BUILT = object()
+
+
 class StatementCache(threading.local):
     """Compiled statements by key, per thread, the least recently used dropped beyond ``size``."""
 
@@ -127,9 +130,10 @@ class StatementCache(threading.local):
         self.size = size
         self.statements: OrderedDict[tuple, Statement] = OrderedDict()
 
-    def get(self, key: tuple, build: Callable[[], Statement]) -> Statement:
-        statement = self.statements.pop(key, None)
-        if statement is None:
+    def get(self, key: tuple, build: Callable[[], Statement | None]) -> Statement | None:
+        """The statement under ``key``, built on first use (``None``: a query of no rows, kept too)."""
+        statement = self.statements.pop(key, _NOT_BUILT)
+        if statement is _NOT_BUILT:
             statement = build()
         self.statements[key] = statement
         while len(self.statements) > self.size:

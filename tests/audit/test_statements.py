@@ -144,6 +144,20 @@ def test_the_cache_keeps_the_most_recently_used_statements():
     assert made == ["a", "b", "c", "b"]
 
 
+def test_a_list_that_reads_no_table_is_kept_as_such(db, trail):
+    """The member filter on a table that names no member reads nothing: no statement, no query,
+    and the cache remembers it rather than asking again."""
+    bureau = [selectors.tracked_by_label("bureaus.bureau")]
+    with CaptureQueriesContext(connection) as queries:
+        for member in (trail["alice"], trail["bob"]):
+            assert selectors.history_page(branches=bureau, member_id=member.pk).rows == []
+    assert len(queries) == 0
+    cache, made = StatementCache(), []
+    for _ in range(3):
+        assert cache.get(("none",), lambda: made.append(1)) is None
+    assert made == [1]
+
+
 @pytest.mark.postgres
 def test_on_postgresql_the_union_is_prepared_once_per_connection(
     client, supervisor, operator, operator2, trail
