@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from consentoffice.audit.selectors import AuditRow
+from consentoffice.core.converters import member_url_maker
 
 WHEN_FORMAT = "Y年n月j日 H:i:s"
 KIND_CLASSES = {"+": "audit-kind-plus", "-": "audit-kind-minus"}
@@ -30,6 +31,13 @@ def member_links_html(member_no: str, workspace_url: str, timeline_url: str) -> 
         f'<a href="{escape(timeline_url)}" class="audit-timeline-link" title="{escape(title)}">'
         f"{escape(label)}</a>"
     )
+
+
+def member_links_for(member_no: str) -> SafeString:
+    """``member_links_html`` for one member, its URLs made as the list rows' are
+    (``selectors.linked``)."""
+    workspace, timeline = member_url_maker("member_workspace"), member_url_maker("audit:timeline")
+    return member_links_html(member_no, workspace(member_no), timeline(member_no))
 
 
 def _member_cell(row: AuditRow, links: bool) -> str:

@@ -326,18 +326,18 @@ def _union(branches: list[QuerySet], limit: int) -> QuerySet:
 # page size or table number of this system comes near them); ``Statement.rows`` puts the ids in.
 MEMBER_MARK = 9_000_000_000_101
 USER_MARK = 9_000_000_000_102
+MARKS = {MEMBER_MARK: "member", USER_MARK: "user"}
 _statements = StatementCache()
 
 
 def _merged(key: tuple, build: Callable[[], list[QuerySet]], limit: int, **ids: int | None) -> list[tuple]:
     """The rows of the union that ``build`` makes (its ids marked), compiled once per ``key``."""
-    marks = {MEMBER_MARK: "member", USER_MARK: "user"}
 
     def compile_union() -> Statement | None:
         branches = build()
         if not branches:
             return None
-        wanted = {mark: name for mark, name in marks.items() if ids.get(name) is not None}
+        wanted = {mark: name for mark, name in MARKS.items() if ids.get(name) is not None}
         return Statement.compile(_union(branches, limit), wanted)
 
     statement = _statements.get(

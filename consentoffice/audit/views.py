@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from django.contrib import admin
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404, StreamingHttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView, View
 
 from consentoffice.audit.filters import AccessLogFilter, HistoryFilter, TimelineFilter
-from consentoffice.audit.presentation import access_rows_html, history_rows_html, member_links_html
+from consentoffice.audit.presentation import access_rows_html, history_rows_html, member_links_for
 from consentoffice.audit.selectors import (
     EXPORT_CHUNK,
     HISTORY_TYPE_LABELS,
@@ -169,13 +168,7 @@ class HistoryDetailView(AuditAccessMixin, TemplateView):
         return {
             **self.admin_context(),
             "diff": diff,
-            "member_links": member_links_html(
-                diff.member.member_no,
-                reverse("member_workspace", args=[diff.member.member_no]),
-                reverse("audit:timeline", args=[diff.member.member_no]),
-            )
-            if diff.member
-            else "",
+            "member_links": member_links_for(diff.member.member_no) if diff.member else "",
             "row": diff.row,
             "object_id": getattr(diff.row, tracked.pk_attname),
             "kind_label": HISTORY_TYPE_LABELS.get(diff.row.history_type, diff.row.history_type),

@@ -100,3 +100,12 @@ def test_the_pages_show_the_written_rows_and_a_line_when_there_are_none(client, 
     assert access.count("<tr><td>") == AccessLog.objects.count()
     timeline = client.get(reverse("audit:timeline", args=[hostile_trail.member_no])).content.decode()
     assert "audit-timeline-link" not in timeline.split('id="audit-rows"')[1]
+
+
+def test_a_change_page_links_the_member_as_the_list_rows_do(client, supervisor, hostile_trail):
+    """The history detail page's member links are the ones the list rows carry (one maker of
+    member URLs, ``core.converters.member_url_maker``), for a number that needs escaping too."""
+    client.force_login(supervisor)
+    row = next(r for r in selectors.timeline_page(hostile_trail).rows if not r.is_access)
+    page = client.get(row.detail_url).content.decode()
+    assert presentation.member_links_html(row.member_no, row.workspace_url, row.timeline_url) in page

@@ -108,8 +108,7 @@ def test_the_timeline_reuses_its_statement_for_another_member(db, operator, trai
     assert any(r.is_access for r in second.rows) and not any(r.is_access for r in first.rows)
 
 
-def test_a_later_page_is_read_after_its_own_cursor(client, supervisor, operator2, trail):
-    client.force_login(supervisor)
+def test_a_later_page_is_read_after_its_own_cursor(db, operator2, trail):
     page = selectors.history_page(branches=selectors.tracked_models(), user_id=operator2.pk, limit=1)
     assert [r.reason for r in page.rows] == ["増額審査"]
     after = selectors.history_page(
